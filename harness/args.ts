@@ -1,0 +1,36 @@
+import { parseArgs } from "node:util";
+import { UserError } from "./errors.ts";
+
+type OptSpec = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean; default?: string | boolean }>;
+
+/** parseArgs with user-facing errors (unknown flag, missing value) instead of stack traces. */
+export function parseFlags<T extends OptSpec>(argv: string[], options: T, command: string) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UserError(`${command}: ${(err as Error).message.split("\n")[0]}`);
+  }
+}
+
+export function requireFlag(value: string | undefined, flag: string, command: string): string {
+  if (value === undefined || value === "") throw new UserError(`${command}: missing required flag --${flag}`);
+  return value;
+}
+
+export function parseIntList(value: string, flag: string): number[] {
+  const parts = value.split(",").map((s) => s.trim());
+  const out = parts.map((s) => (/^-?\d+$/.test(s) ? Number(s) : Number.NaN));
+  const bad = out.findIndex((x) => !Number.isSafeInteger(x));
+  if (parts.length === 0 || bad >= 0) throw new UserError(`--${flag}: "${parts[bad] ?? value}" is not an integer`);
+  return out;
+}
+
+export function parseNumber(value: string | undefined, flag: string, fallback?: number): number {
+  if (value === undefined) {
+    if (fallback === undefined) throw new UserError(`missing required flag --${flag}`);
+    return fallback;
+  }
+  const x = Number(value);
+  if (value.trim() === "" || !Number.isFinite(x)) throw new UserError(`--${flag}: "${value}" is not a number`);
+  return x;
+}
