@@ -1,0 +1,503 @@
+/**
+ * A small typed ONNX graph builder with reverse-mode autodiff.
+ *
+ * Every op method emits its forward nodes and, when any input needs a gradient, records a
+ * vector-Jacobian rule on the tape right beside it. `gradients(loss, wrt)` walks the tape backwards
+ * and emits the gradient nodes into the same graph, so one session computes loss and gradients.
+ * Gradients are built only along paths from tensors marked trainable: a frozen weight never gets a
+ * weight-gradient product.
+ */
+import { type AttrValue, attribute, type Dim, type DType, encodeModel, tensorProto, valueInfo } from "./onnx.ts";
+
+export type { Dim, DType } from "./onnx.ts";
+
+export interface T {
+  readonly id: number;
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly Dim[];
+}
+
+type Grads = (T | undefined)[];
+interface TapeEntry {
+  inputs: T[];
+  outputs: T[];
+  /** Given the output gradients, return the input gradients (undefined where not needed). */
+  vjp: (dys: Grads, need: boolean[]) => Grads;
+}
+
+export const OPSET = 18;
+
+export class Graph {
+  private nodes: object[] = [];
+  private inputInfos: object[] = [];
+  private outputInfos: object[] = [];
+  private inits: object[] = [];
+  private tape: TapeEntry[] = [];
+  private requires = new Set<number>();
+  private nextId = 0;
+  private dimOrigin = new Map<string, { input: T; axis: number }>();
+  private dimCache = new Map<string, T>();
+  private constCache = new Map<string, T>();
+
+  /** `float` is the element type of every floating tensor: float32 for real runs, float64 for checks. */
+  constructor(readonly float: "float32" | "float64" = "float32") {}
+
+  // ── graph plumbing ────────────────────────────────────────────────────────────────────────────
+
+  private fresh(dtype: DType, shape: readonly Dim[], name?: string): T {
+    const id = this.nextId++;
+    return { id, name: name ?? `t${id}`, dtype, shape: [...shape] };
+  }
+
+  input(name: string, shape: Dim[], opts: { dtype?: DType; trainable?: boolean } = {}): T {
+    const t = this.fresh(opts.dtype ?? this.float, shape, name);
+    this.inputInfos.push(valueInfo(name, t.dtype, shape));
+    shape.forEach((d, axis) => {
+      if (typeof d === "string" && !this.dimOrigin.has(d)) this.dimOrigin.set(d, { input: t, axis });
+    });
+    if (opts.trainable) this.requires.add(t.id);
+    return t;
+  }
+
+  output(t: T, name: string): void {
+    this.node("Identity", [t], [{ dtype: t.dtype, shape: t.shape, name }]);
+    this.outputInfos.push(valueInfo(name, t.dtype, t.shape as Dim[]));
+  }
+
+  needsGrad(t: T): boolean {
+    return this.requires.has(t.id);
+  }
+
+  /** Emit one ONNX node; returns its outputs. No tape entry (ops add theirs). */
+  private node(
+    op: string,
+    inputs: (T | null)[],
+    outs: { dtype: DType; shape: readonly Dim[]; name?: string }[],
+    attrs: Record<string, AttrValue> = {},
+  ): T[] {
+    const outputs = outs.map((o) => this.fresh(o.dtype, o.shape, o.name));
+    this.nodes.push({
+      opType: op,
+      input: inputs.map((t) => (t ? t.name : "")),
+      output: outputs.map((t) => t.name),
+      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+    });
+    return outputs;
+  }
+
+  private node1(op: string, inputs: (T | null)[], dtype: DType, shape: readonly Dim[], attrs?: Record<string, AttrValue>) {
+    return this.node(op, inputs, [{ dtype, shape }], attrs)[0];
+  }
+
+  /** Record a differentiable op. Outputs need a gradient iff some input does. */
+  private record(inputs: T[], outputs: T[], vjp: TapeEntry["vjp"]): void {
+    if (!inputs.some((t) => this.requires.has(t.id))) return;
+    for (const o of outputs) this.requires.add(o.id);
+    this.tape.push({ inputs, outputs, vjp });
+  }
+
+  /** A constant (small tensors only: shapes, axes, scalars). Cached by value. */
+  const(values: number[] | bigint[], dtype: DType, dims: number[] = [values.length]): T {
+    const key = `${dtype}|${dims.join(",")}|${values.join(",")}`;
+    const hit = this.constCache.get(key);
+    if (hit) return hit;
+    const t = this.fresh(dtype, dims);
+    this.inits.push(tensorProto(t.name, dtype, dims, values));
+    this.constCache.set(key, t);
+    return t;
+  }
+
+  scalar(v: number): T {
+    return this.const([v], this.float, []);
+  }
+
+  private ints(values: number[]): T {
+    return this.const(values, "int64");
+  }
+
+  /** A 1-element int64 tensor holding the run-time value of a symbolic dimension ("B", "B*T"). */
+  private dimTensor(d: Dim): T {
+    if (typeof d === "number") return this.ints([d]);
+    const hit = this.dimCache.get(d);
+    if (hit) return hit;
+    let t: T;
+    if (d.includes("*")) {
+      const parts = d.split("*");
+      t = parts.slice(1).reduce((acc, p) => this.node1("Mul", [acc, this.dimTensor(p)], "int64", [1]), this.dimTensor(parts[0]));
+    } else if (/^\d+$/.test(d)) {
+      t = this.ints([Number(d)]);
+    } else {
+      const origin = this.dimOrigin.get(d);
+      if (!origin) throw new Error(`graph: symbolic dimension "${d}" has no input to read it from`);
+      t = this.node1("Shape", [origin.input], "int64", [1], { start: origin.axis, end: origin.axis + 1 });
+    }
+    this.dimCache.set(d, t);
+    return t;
+  }
+
+  private shapeTensor(dims: readonly Dim[]): T {
+    if (dims.every((d) => typeof d === "number")) return this.ints(dims as number[]);
+    return this.node1("Concat", dims.map((d) => this.dimTensor(d)), "int64", [dims.length], { axis: 0 });
+  }
+
+  toBytes(): Uint8Array {
+    return encodeModel(
+      { name: "lora_bench", node: this.nodes, input: this.inputInfos, output: this.outputInfos, initializer: this.inits },
+      OPSET,
+    );
+  }
+
+  // ── autodiff ──────────────────────────────────────────────────────────────────────────────────
+
+  /** Emit d loss / d x for each x in wrt (loss must be a scalar). */
+  gradients(loss: T, wrt: T[]): T[] {
+    if (loss.shape.length !== 0) throw new Error("graph: gradients() needs a scalar loss");
+    const grads = new Map<number, T>([[loss.id, this.scalar(1)]]);
+    for (let k = this.tape.length - 1; k >= 0; k--) {
+      const e = this.tape[k];
+      const dys = e.outputs.map((o) => grads.get(o.id));
+      if (dys.every((d) => d === undefined)) continue;
+      const need = e.inputs.map((t) => this.requires.has(t.id));
+      const dxs = e.vjp(dys, need);
+      e.inputs.forEach((x, i) => {
+        const dx = dxs[i];
+        if (!need[i] || !dx) return;
+        const prev = grads.get(x.id);
+        grads.set(x.id, prev ? this.node1("Add", [prev, dx], x.dtype, x.shape) : dx);
+      });
+    }
+    return wrt.map((w) => {
+      const g = grads.get(w.id);
+      if (!g) throw new Error(`graph: ${w.name} does not influence the loss`);
+      return g;
+    });
+  }
+
+  /** Sum a broadcast gradient back down to the shape of the operand it came from. */
+  private unbroadcast(dy: T, shape: readonly Dim[]): T {
+    const lead = dy.shape.length - shape.length;
+    const keepAxes: number[] = [];
+    shape.forEach((d, i) => {
+      if (d === 1 && dy.shape[i + lead] !== 1) keepAxes.push(i + lead);
+    });
+    let g = dy;
+    if (keepAxes.length) g = this.reduce("ReduceSum", g, keepAxes, true);
+    if (lead > 0) g = this.reduce("ReduceSum", g, range(lead), false);
+    return g;
+  }
+
+  // ── elementwise ───────────────────────────────────────────────────────────────────────────────
+
+  private binary(op: "Add" | "Sub" | "Mul" | "Div", a: T, b: T): T {
+    const y = this.node1(op, [a, b], a.dtype, broadcastShape(a.shape, b.shape));
+    this.record([a, b], [y], ([dy], need) => {
+      const ub = (g: T | undefined, s: readonly Dim[]) => (g ? this.unbroadcast(g, s) : undefined);
+      if (!dy) return [];
+      switch (op) {
+        case "Add":
+          return [need[0] ? ub(dy, a.shape) : undefined, need[1] ? ub(dy, b.shape) : undefined];
+        case "Sub":
+          return [need[0] ? ub(dy, a.shape) : undefined, need[1] ? ub(this.neg(dy), b.shape) : undefined];
+        case "Mul":
+          return [need[0] ? ub(this.mul(dy, b), a.shape) : undefined, need[1] ? ub(this.mul(dy, a), b.shape) : undefined];
+        case "Div":
+          return [
+            need[0] ? ub(this.div(dy, b), a.shape) : undefined,
+            need[1] ? ub(this.neg(this.div(this.mul(dy, y), b)), b.shape) : undefined,
+          ];
+      }
+    });
+    return y;
+  }
+
+  add(a: T, b: T): T {
+    return this.binary("Add", a, b);
+  }
+  sub(a: T, b: T): T {
+    return this.binary("Sub", a, b);
+  }
+  mul(a: T, b: T): T {
+    return this.binary("Mul", a, b);
+  }
+  div(a: T, b: T): T {
+    return this.binary("Div", a, b);
+  }
+
+  neg(x: T): T {
+    const y = this.node1("Neg", [x], x.dtype, x.shape);
+    this.record([x], [y], ([dy]) => [dy && this.neg(dy)]);
+    return y;
+  }
+
+  exp(x: T): T {
+    const y = this.node1("Exp", [x], x.dtype, x.shape);
+    this.record([x], [y], ([dy]) => [dy && this.mul(dy, y)]);
+    return y;
+  }
+
+  log(x: T): T {
+    const y = this.node1("Log", [x], x.dtype, x.shape);
+    this.record([x], [y], ([dy]) => [dy && this.div(dy, x)]);
+    return y;
+  }
+
+  sqrt(x: T): T {
+    const y = this.node1("Sqrt", [x], x.dtype, x.shape);
+    this.record([x], [y], ([dy]) => [dy && this.div(this.mul(dy, this.scalar(0.5)), y)]);
+    return y;
+  }
+
+  /** 1/sqrt(x), the RMSNorm denominator. d/dx = -0.5 · y³. */
+  rsqrt(x: T): T {
+    const y = this.node1("Reciprocal", [this.node1("Sqrt", [x], x.dtype, x.shape)], x.dtype, x.shape);
+    this.record([x], [y], ([dy]) => [dy && this.mul(dy, this.mul(this.scalar(-0.5), this.mul(y, this.mul(y, y))))]);
+    return y;
+  }
+
+  sigmoid(x: T): T {
+    const y = this.node1("Sigmoid", [x], x.dtype, x.shape);
+    // dσ = σ(1-σ)
+    this.record([x], [y], ([dy]) => [dy && this.mul(dy, this.mul(y, this.sub(this.scalar(1), y)))]);
+    return y;
+  }
+
+  /** SiLU(x) = x·σ(x), the Llama MLP activation. */
+  silu(x: T): T {
+    return this.mul(x, this.sigmoid(x));
+  }
+
+  // ── reductions and normalisation ──────────────────────────────────────────────────────────────
+
+  private reduce(op: "ReduceSum" | "ReduceMean", x: T, axes: number[], keepdims: boolean): T {
+    const ax = axes.map((a) => (a < 0 ? a + x.shape.length : a));
+    const shape = x.shape.flatMap((d, i) => (ax.includes(i) ? (keepdims ? [1] : []) : [d]));
+    return this.node1(op, [x, this.ints(ax)], x.dtype, shape, { keepdims: keepdims ? 1 : 0 });
+  }
+
+  /** Broadcast g (reduced over `axes`) back to x's shape. */
+  private expandBack(g: T, x: T, axes: number[], keepdims: boolean): T {
+    const kept = keepdims ? g : this.node1("Unsqueeze", [g, this.ints(axes)], g.dtype, x.shape.map((d, i) => (axes.includes(i) ? 1 : d)));
+    return this.node1("Expand", [kept, this.shapeTensor(x.shape)], x.dtype, x.shape);
+  }
+
+  reduceSum(x: T, axes: number[], keepdims = true): T {
+    const ax = axes.map((a) => (a < 0 ? a + x.shape.length : a));
+    const y = this.reduce("ReduceSum", x, ax, keepdims);
+    this.record([x], [y], ([dy]) => [dy && this.expandBack(dy, x, ax, keepdims)]);
+    return y;
+  }
+
+  reduceMean(x: T, axes: number[], keepdims = true): T {
+    const ax = axes.map((a) => (a < 0 ? a + x.shape.length : a));
+    const count = ax.reduce((n, a) => {
+      const d = x.shape[a];
+      if (typeof d !== "number") throw new Error("graph: reduceMean over a symbolic dimension");
+      return n * d;
+    }, 1);
+    const y = this.reduce("ReduceMean", x, ax, keepdims);
+    this.record([x], [y], ([dy]) => [dy && this.expandBack(this.mul(dy, this.scalar(1 / count)), x, ax, keepdims)]);
+    return y;
+  }
+
+  softmax(x: T, axis = -1): T {
+    const y = this.node1("Softmax", [x], x.dtype, x.shape, { axis });
+    this.record([x], [y], ([dy]) => {
+      if (!dy) return [];
+      const dot = this.reduce("ReduceSum", this.mul(dy, y), [axis], true);
+      return [this.mul(y, this.sub(dy, dot))];
+    });
+    return y;
+  }
+
+  // ── products ──────────────────────────────────────────────────────────────────────────────────
+
+  /** Batched matrix product [..., M, K] × [..., K, N] with equal batch dimensions. */
+  matmul(a: T, b: T): T {
+    const r = a.shape.length;
+    const shape = [...a.shape.slice(0, r - 1), b.shape[b.shape.length - 1]];
+    const y = this.node1("MatMul", [a, b], a.dtype, shape);
+    this.record([a, b], [y], ([dy], need) => {
+      if (!dy) return [];
+      return [
+        need[0] ? this.matmul(dy, this.transposeLast(b)) : undefined,
+        need[1] ? this.matmul(this.transposeLast(a), dy) : undefined,
+      ];
+    });
+    return y;
+  }
+
+  private transposeLast(x: T): T {
+    const r = x.shape.length;
+    const perm = [...range(r - 2), r - 1, r - 2];
+    return this.transpose(x, perm);
+  }
+
+  /**
+   * y = x · Wᵀ for x [N, in] and W [out, in] (PyTorch's Linear layout), as Gemm(transB=1): the weight
+   * is never transposed in memory. Backward: dx = dy · W (plain MatMul), dW = dyᵀ · x (Gemm transA=1).
+   */
+  linear(x: T, w: T): T {
+    const y = this.node1("Gemm", [x, w], x.dtype, [x.shape[0], w.shape[0]], { transB: 1 });
+    this.record([x, w], [y], ([dy], need) => {
+      if (!dy) return [];
+      return [need[0] ? this.matmul(dy, w) : undefined, need[1] ? this.gemmTA(dy, x) : undefined];
+    });
+    return y;
+  }
+
+  private gemmTA(a: T, b: T): T {
+    const y = this.node1("Gemm", [a, b], a.dtype, [a.shape[1], b.shape[1]], { transA: 1 });
+    this.record([a, b], [y], ([dy], need) => {
+      if (!dy) return [];
+      // y = aᵀb  ⇒  da = b·dyᵀ, db = a·dy
+      return [need[0] ? this.gemmTB(b, dy) : undefined, need[1] ? this.matmul(a, dy) : undefined];
+    });
+    return y;
+  }
+
+  private gemmTB(a: T, b: T): T {
+    return this.linear(a, b);
+  }
+
+  // ── layout ────────────────────────────────────────────────────────────────────────────────────
+
+  reshape(x: T, dims: Dim[]): T {
+    const y = this.node1("Reshape", [x, this.shapeTensor(dims)], x.dtype, dims, { allowzero: 1 });
+    this.record([x], [y], ([dy]) => [dy && this.reshape(dy, x.shape as Dim[])]);
+    return y;
+  }
+
+  transpose(x: T, perm: number[]): T {
+    const y = this.node1(
+      "Transpose",
+      [x],
+      x.dtype,
+      perm.map((p) => x.shape[p]),
+      { perm },
+    );
+    const inv = perm.map((_, i) => perm.indexOf(i));
+    this.record([x], [y], ([dy]) => [dy && this.transpose(dy, inv)]);
+    return y;
+  }
+
+  concat(xs: T[], axis: number): T {
+    const ax = axis < 0 ? axis + xs[0].shape.length : axis;
+    const sizes = xs.map((x) => x.shape[ax]);
+    const total = sizes.every((s) => typeof s === "number") ? (sizes as number[]).reduce((a, b) => a + b, 0) : sizes.join("+");
+    const shape = xs[0].shape.map((d, i) => (i === ax ? total : d));
+    const y = this.node1("Concat", xs, xs[0].dtype, shape, { axis: ax });
+    this.record(xs, [y], ([dy]) => {
+      if (!dy) return [];
+      if (!sizes.every((s) => typeof s === "number")) throw new Error("graph: concat gradient needs static sizes");
+      const parts = this.node(
+        "Split",
+        [dy, this.ints(sizes as number[])],
+        xs.map((x) => ({ dtype: x.dtype, shape: x.shape })),
+        { axis: ax },
+      );
+      return parts;
+    });
+    return y;
+  }
+
+  /** Static slice along one axis. */
+  slice(x: T, axis: number, start: number, end: number): T {
+    const ax = axis < 0 ? axis + x.shape.length : axis;
+    const shape = x.shape.map((d, i) => (i === ax ? end - start : d));
+    return this.node1("Slice", [x, this.ints([start]), this.ints([end]), this.ints([ax])], x.dtype, shape);
+  }
+
+  /** rotate_half(x) = cat(-x[..., d/2:], x[..., :d/2]) (HF's RoPE convention). Its VJP is -rotate_half. */
+  rotateHalf(x: T): T {
+    const d = x.shape[x.shape.length - 1] as number;
+    const build = (v: T) => {
+      const lo = this.slice(v, -1, 0, d / 2);
+      const hi = this.slice(v, -1, d / 2, d);
+      return this.node1("Concat", [this.node1("Neg", [hi], v.dtype, hi.shape), lo], v.dtype, v.shape, { axis: -1 });
+    };
+    const y = build(x);
+    this.record([x], [y], ([dy]) => [dy && this.node1("Neg", [build(dy)], dy.dtype, dy.shape)]);
+    return y;
+  }
+
+  // ── indexing ──────────────────────────────────────────────────────────────────────────────────
+
+  /** Rows of a table: table [V, H], ids (int64) [...] → [..., H]. Gradient scatters-adds into the table. */
+  gather(table: T, ids: T): T {
+    const y = this.node1("Gather", [table, ids], table.dtype, [...ids.shape, table.shape[1]], { axis: 0 });
+    this.record([table, ids], [y], ([dy], need) => {
+      if (!dy || !need[0]) return [];
+      const zeros = this.zerosLike(table);
+      const idx = this.node1("Unsqueeze", [ids, this.ints([-1])], "int64", [...ids.shape, 1]);
+      return [this.node1("ScatterND", [zeros, idx, dy], table.dtype, table.shape, { reduction: "add" })];
+    });
+    return y;
+  }
+
+  zerosLike(x: T): T {
+    const shape = this.shapeTensor(x.shape);
+    const zero = x.dtype === "float64" ? { name: "value", dataType: 11, dims: [1], doubleData: [0] } : { name: "value", dataType: 1, dims: [1], floatData: [0] };
+    return this.node1("ConstantOfShape", [shape], x.dtype, x.shape, { value: zero });
+  }
+
+  /**
+   * Summed token cross-entropy: Σ_i w_i · (logsumexp(z_i) − z_i[label_i]). Weights carry the -100
+   * masking and the normalisation (1/number of label tokens), so the caller decides how to average
+   * across accumulated micro-batches. Labels must already be valid indices (masked ones set to 0).
+   * VJP: dz = (softmax(z) − onehot(label)) · w · dloss.
+   */
+  crossEntropy(logits: T, labels: T, weights: T): T {
+    const [M, V] = logits.shape;
+    const logp = this.node1("LogSoftmax", [logits], logits.dtype, logits.shape, { axis: -1 });
+    const idx = this.node1("Unsqueeze", [labels, this.ints([-1])], "int64", [M, 1]);
+    const picked = this.node1("GatherElements", [logp, idx], logits.dtype, [M, 1], { axis: 1 });
+    const w2 = this.node1("Unsqueeze", [weights, this.ints([-1])], weights.dtype, [M, 1]);
+    const nll = this.node1("Mul", [picked, w2], logits.dtype, [M, 1]);
+    const loss = this.node1("Neg", [this.node1("ReduceSum", [nll, this.ints([0, 1])], logits.dtype, [], { keepdims: 0 })], logits.dtype, []);
+    this.record([logits], [loss], ([dl]) => {
+      if (!dl) return [];
+      const p = this.node1("Exp", [logp], logits.dtype, logits.shape);
+      const onehotF = this.node1("OneHot", [labels, this.ints([V as number]), this.const([0, 1], "float32")], "float32", [M, V], { axis: -1 });
+      const onehot = logits.dtype === "float32" ? onehotF : this.node1("Cast", [onehotF], logits.dtype, [M, V], { to: 11 });
+      const diff = this.node1("Sub", [p, onehot], logits.dtype, logits.shape);
+      const scale = this.node1("Mul", [w2, dl], logits.dtype, [M, 1]);
+      return [this.node1("Mul", [diff, scale], logits.dtype, logits.shape)];
+    });
+    return loss;
+  }
+
+  /** Rows of x at the given positions: x [N, H], idx (int64) [M] → [M, H]. */
+  gatherRows(x: T, idx: T): T {
+    const y = this.node1("Gather", [x, idx], x.dtype, [idx.shape[0], x.shape[1]], { axis: 0 });
+    this.record([x, idx], [y], ([dy], need) => {
+      if (!dy || !need[0]) return [];
+      const i2 = this.node1("Unsqueeze", [idx, this.ints([-1])], "int64", [idx.shape[0], 1]);
+      return [this.node1("ScatterND", [this.zerosLike(x), i2, dy], x.dtype, x.shape, { reduction: "add" })];
+    });
+    return y;
+  }
+
+  /** Escape hatch for ops with no gradient (Cast, Shape, comparisons …). */
+  raw(op: string, inputs: (T | null)[], dtype: DType, shape: Dim[], attrs?: Record<string, AttrValue>): T {
+    return this.node1(op, inputs, dtype, shape, attrs);
+  }
+}
+
+export function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+function broadcastShape(a: readonly Dim[], b: readonly Dim[]): Dim[] {
+  const n = Math.max(a.length, b.length);
+  const out: Dim[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = a[a.length - n + i] ?? 1;
+    const y = b[b.length - n + i] ?? 1;
+    if (x === y || y === 1) out.push(x);
+    else if (x === 1) out.push(y);
+    else if (typeof x === "number" && typeof y === "number") throw new Error(`graph: cannot broadcast [${a}] with [${b}]`);
+    else out.push(typeof x === "number" ? x : y);
+  }
+  return out;
+}

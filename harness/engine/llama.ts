@@ -1,0 +1,190 @@
+/**
+ * Hugging Face's LlamaForCausalLM as ONNX graphs, with PEFT's LoRA on any subset of the linear layers.
+ *
+ * Weights are graph inputs named exactly as in the checkpoint (model.layers.0.self_attn.q_proj.weight),
+ * LoRA tensors are inputs named by their PEFT keys, so frozen weights live once in JS memory and feed
+ * every session. Three graph kinds share one layer builder:
+ *   - "loss":   cross-entropy over labelled positions (+ gradients of the trainable tensors),
+ *   - "logits": logits at every position (for checks and the `logits` command),
+ *   - "decode": KV-cached step (prefill when past length is 0), logits of the last position only.
+ */
+import type { LlamaConfig } from "./checkpoint.ts";
+import { type Dim, Graph, type T } from "./graph.ts";
+
+export const LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] as const;
+export type LoraTarget = (typeof LORA_TARGETS)[number];
+
+export interface LoraGraphSpec {
+  r: number;
+  scaling: number;
+  targets: readonly string[];
+  /** Feed a dropout mask (already scaled by 1/(1-p)) per layer and target. */
+  dropout: boolean;
+}
+
+export interface GraphSpec {
+  config: LlamaConfig;
+  kind: "loss" | "logits" | "decode";
+  float?: "float32" | "float64";
+  lora?: LoraGraphSpec;
+  /** What gets gradients in a loss graph: the LoRA tensors, every weight, or nothing. */
+  trainable?: "lora" | "all" | "none";
+}
+
+/** Module path of a target inside a layer: self_attn.q_proj, mlp.gate_proj … */
+export function modulePath(target: string): string {
+  return target.endsWith("_proj") && ["q", "k", "v", "o"].includes(target[0]) && target.length === 6
+    ? `self_attn.${target}`
+    : `mlp.${target}`;
+}
+
+export function loraKey(layer: number, target: string, which: "A" | "B"): string {
+  return `base_model.model.model.layers.${layer}.${modulePath(target)}.lora_${which}.weight`;
+}
+
+export function dropoutKey(layer: number, target: string): string {
+  return `dropout.${layer}.${target}`;
+}
+
+/** In/out features of a target's Linear. */
+export function targetShape(c: LlamaConfig, target: string): { inF: number; outF: number } {
+  const H = c.hiddenSize;
+  const q = c.numHeads * c.headDim;
+  const kv = c.numKvHeads * c.headDim;
+  const table: Record<string, [number, number]> = {
+    q_proj: [H, q],
+    k_proj: [H, kv],
+    v_proj: [H, kv],
+    o_proj: [q, H],
+    gate_proj: [H, c.intermediateSize],
+    up_proj: [H, c.intermediateSize],
+    down_proj: [c.intermediateSize, H],
+  };
+  const s = table[target];
+  if (!s) throw new Error(`llama: unknown LoRA target ${target}`);
+  return { inF: s[0], outF: s[1] };
+}
+
+export interface BuiltGraph {
+  bytes: Uint8Array;
+  /** Names of the tensors whose gradients are outputs `grad:<name>`, in order. */
+  trainable: string[];
+}
+
+export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
+  const c = spec.config;
+  const g = new Graph(spec.float ?? "float32");
+  const trainMode = spec.trainable ?? (spec.kind === "loss" ? "lora" : "none");
+  const hd = c.headDim;
+  const nH = c.numHeads;
+  const nKv = c.numKvHeads;
+  const rep = nH / nKv;
+  const H = c.hiddenSize;
+  const S: Dim = "S"; // new tokens per row
+  const N: Dim = "B*S";
+
+  const weights = new Map<string, T>();
+  const trainable: T[] = [];
+  const w = (name: string, shape: number[]): T => {
+    let t = weights.get(name);
+    if (!t) {
+      const train = trainMode === "all";
+      t = g.input(name, shape, { trainable: train });
+      if (train) trainable.push(t);
+      weights.set(name, t);
+    }
+    return t;
+  };
+
+  const ids = g.input("input_ids", ["B", S], { dtype: "int64" });
+  // cos/sin of the rotary embedding per row and position, [B, S, hd] (computed in TypeScript).
+  const cos = g.input("rope_cos", ["B", S, hd]);
+  const sin = g.input("rope_sin", ["B", S, hd]);
+  // Additive attention bias [B, 1, 1, S, K]: 0 where a query may attend, a large negative elsewhere.
+  const bias = g.input("attn_bias", ["B", 1, 1, S, "K"]);
+  const cos4 = g.raw("Unsqueeze", [cos, g.const([1], "int64")], cos.dtype, ["B", 1, S, hd]);
+  const sin4 = g.raw("Unsqueeze", [sin, g.const([1], "int64")], sin.dtype, ["B", 1, S, hd]);
+
+  const rmsNorm = (x: T, weight: T): T => {
+    const ms = g.reduceMean(g.mul(x, x), [-1], true);
+    return g.mul(g.mul(x, g.rsqrt(g.add(ms, g.scalar(c.rmsNormEps)))), weight);
+  };
+
+  const lin = (x: T, layer: number, target: string): T => {
+    const { inF, outF } = targetShape(c, target);
+    const y = g.linear(x, w(`model.layers.${layer}.${modulePath(target)}.weight`, [outF, inF]));
+    const lora = spec.lora;
+    if (!lora || !lora.targets.includes(target)) return y;
+    const train = trainMode === "lora";
+    const A = g.input(loraKey(layer, target, "A"), [lora.r, inF], { trainable: train });
+    const B = g.input(loraKey(layer, target, "B"), [outF, lora.r], { trainable: train });
+    if (train) trainable.push(A, B);
+    const xd = lora.dropout ? g.mul(x, g.input(dropoutKey(layer, target), [N, inF])) : x;
+    return g.add(y, g.mul(g.linear(g.linear(xd, A), B), g.scalar(lora.scaling)));
+  };
+
+  const rope = (x: T): T => g.add(g.mul(x, cos4), g.mul(g.rotateHalf(x), sin4));
+
+  const flatIds = g.raw("Reshape", [ids, g.const([-1], "int64")], "int64", [N]);
+  let h = g.gather(w("model.embed_tokens.weight", [c.vocabSize, H]), flatIds); // [N, H]
+  const presents: [T, T][] = [];
+
+  for (let i = 0; i < c.numLayers; i++) {
+    const p = `model.layers.${i}`;
+    const x = rmsNorm(h, w(`${p}.input_layernorm.weight`, [H]));
+    const heads = (t: T, n: number) => g.transpose(g.reshape(t, ["B", S, n, hd]), [0, 2, 1, 3]); // [B, n, S, hd]
+    const q = rope(heads(lin(x, i, "q_proj"), nH));
+    let k = rope(heads(lin(x, i, "k_proj"), nKv));
+    let v = heads(lin(x, i, "v_proj"), nKv);
+    if (spec.kind === "decode") {
+      const pk = g.input(`past_key.${i}`, ["B", nKv, "P", hd]);
+      const pv = g.input(`past_value.${i}`, ["B", nKv, "P", hd]);
+      k = g.concat([pk, k], 2);
+      v = g.concat([pv, v], 2);
+      presents.push([k, v]);
+    }
+    // Grouped-query attention without repeating K/V: query head h uses KV head h // rep, so the
+    // rep query heads of one KV head are stacked along the row axis.
+    const qs = g.mul(g.reshape(q, ["B", nKv, `${rep}*S`, hd]), g.scalar(1 / Math.sqrt(hd)));
+    const scores = g.matmul(qs, g.transpose(k, [0, 1, 3, 2])); // [B, nKv, rep*S, K]
+    const probs = g.softmax(g.add(g.reshape(scores, ["B", nKv, rep, S, "K"]), bias), -1);
+    const ctx = g.matmul(g.reshape(probs, ["B", nKv, `${rep}*S`, "K"]), v); // [B, nKv, rep*S, hd]
+    const merged = g.reshape(g.transpose(g.reshape(ctx, ["B", nH, S, hd]), [0, 2, 1, 3]), [N, nH * hd]);
+    h = g.add(h, lin(merged, i, "o_proj"));
+
+    const y = rmsNorm(h, w(`${p}.post_attention_layernorm.weight`, [H]));
+    const act = g.mul(g.silu(lin(y, i, "gate_proj")), lin(y, i, "up_proj"));
+    h = g.add(h, lin(act, i, "down_proj"));
+  }
+
+  const head = c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+  const logitsOf = (hidden: T) => g.linear(rmsNorm(hidden, w("model.norm.weight", [H])), w(head, [c.vocabSize, H]));
+
+  if (spec.kind === "logits") {
+    g.output(logitsOf(h), "logits");
+  } else if (spec.kind === "decode") {
+    // Only the last position's logits are needed to pick the next token.
+    const h3 = g.raw("Reshape", [h, g.const([0, -1, H], "int64")], h.dtype, ["B", S, H]);
+    const last = g.raw("Slice", [h3, g.const([-1], "int64"), g.const([2 ** 53], "int64"), g.const([1], "int64")], h.dtype, ["B", 1, H]);
+    const last2 = g.raw("Reshape", [last, g.const([-1, H], "int64")], h.dtype, ["B", H]);
+    g.output(logitsOf(last2), "logits");
+    presents.forEach(([k, v], i) => {
+      g.output(k, `present_key.${i}`);
+      g.output(v, `present_value.${i}`);
+    });
+  } else {
+    // Logits only where a label is: prompts are long and unlabelled, the head is vocabulary-sized.
+    const pos = g.input("loss_pos", ["M"], { dtype: "int64" });
+    const labels = g.input("loss_labels", ["M"], { dtype: "int64" });
+    const weightsM = g.input("loss_weights", ["M"]);
+    const loss = g.crossEntropy(logitsOf(g.gatherRows(h, pos)), labels, weightsM);
+    g.output(loss, "loss");
+    if (trainable.length) {
+      const grads = g.gradients(loss, trainable);
+      grads.forEach((gr, i) => {
+        g.output(gr, `grad:${trainable[i].name}`);
+      });
+    }
+  }
+  return { bytes: g.toBytes(), trainable: trainable.map((t) => t.name) };
+}

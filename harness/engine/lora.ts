@@ -1,0 +1,128 @@
+/**
+ * PEFT's LoRA: initialisation, scaling, dropout masks and merging.
+ *
+ * y = x·Wᵀ + s·(dropout(x)·Aᵀ)·Bᵀ with s = alpha/r (alpha/√r with use_rslora); A is
+ * kaiming-uniform(a=√5) — U(−1/√in, 1/√in) — and B is zero, so a fresh adapter changes nothing.
+ */
+import { type Rng, rngStream } from "../rng.ts";
+import type { LlamaConfig } from "./checkpoint.ts";
+import { LORA_TARGETS, type LoraGraphSpec, loraKey, modulePath, targetShape } from "./llama.ts";
+import type { FArr, LoraTensors } from "./model.ts";
+
+export interface LoraSettings {
+  r: number;
+  alpha: number;
+  dropout: number;
+  targets: string[];
+  useRslora: boolean;
+}
+
+export function loraScale(s: { r: number; alpha: number; useRslora: boolean }): number {
+  return s.useRslora ? s.alpha / Math.sqrt(s.r) : s.alpha / s.r;
+}
+
+export function loraGraphSpec(s: LoraSettings): LoraGraphSpec {
+  return { r: s.r, scaling: loraScale(s), targets: [...s.targets].sort(), dropout: false };
+}
+
+/** Every (layer, target, A|B) key with its shape, in a fixed order. */
+export function loraShapes(c: LlamaConfig, s: LoraSettings): { key: string; shape: [number, number] }[] {
+  const out: { key: string; shape: [number, number] }[] = [];
+  for (let i = 0; i < c.numLayers; i++) {
+    for (const t of LORA_TARGETS) {
+      if (!s.targets.includes(t)) continue;
+      const { inF, outF } = targetShape(c, t);
+      out.push({ key: loraKey(i, t, "A"), shape: [s.r, inF] });
+      out.push({ key: loraKey(i, t, "B"), shape: [outF, s.r] });
+    }
+  }
+  return out;
+}
+
+export function countLoraParams(c: LlamaConfig, s: LoraSettings): number {
+  return loraShapes(c, s).reduce((n, { shape }) => n + shape[0] * shape[1], 0);
+}
+
+export function countModelParams(c: LlamaConfig): number {
+  const H = c.hiddenSize;
+  const q = c.numHeads * c.headDim;
+  const kv = c.numKvHeads * c.headDim;
+  const layer = 2 * H + H * q + 2 * H * kv + q * H + 3 * H * c.intermediateSize;
+  return c.vocabSize * H * (c.tieWordEmbeddings ? 1 : 2) + H + c.numLayers * layer;
+}
+
+/** A fresh adapter: A ~ U(−1/√in, 1/√in) from the seed's "lora-init" stream (one child per key), B = 0. */
+export function initLora(c: LlamaConfig, s: LoraSettings, seed: number | string): LoraTensors {
+  const root = rngStream(seed, "lora-init");
+  const tensors = new Map<string, FArr>();
+  for (const { key, shape } of loraShapes(c, s)) {
+    const a = new Float32Array(shape[0] * shape[1]);
+    if (key.includes("lora_A")) {
+      const bound = 1 / Math.sqrt(shape[1]);
+      const rng = root.child(key);
+      for (let i = 0; i < a.length; i++) a[i] = (2 * rng.next() - 1) * bound;
+    }
+    tensors.set(key, a);
+  }
+  return { spec: loraGraphSpec(s), tensors };
+}
+
+/**
+ * Inverted-dropout masks for one micro-batch: each entry is 0 with probability p, else 1/(1−p).
+ * Drawn from a fast generator seeded by the named stream, because a TinyLlama step needs ~10⁸ draws.
+ */
+export function dropoutMasks(inputs: [string, number][], rows: number, p: number, rng: Rng): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  const keep = 1 / (1 - p);
+  for (const [key, inF] of inputs) {
+    const m = new Float32Array(rows * inF);
+    const next = sfc32(rng.child(key));
+    for (let i = 0; i < m.length; i++) m[i] = next() < p ? 0 : keep;
+    out.set(key, m);
+  }
+  return out;
+}
+
+/** sfc32 (Chris Doty-Humphrey's small fast counter), seeded from four draws of a stream. */
+function sfc32(rng: Rng): () => number {
+  let a = rng.int(2 ** 32) | 0;
+  let b = rng.int(2 ** 32) | 0;
+  let c = rng.int(2 ** 32) | 0;
+  let d = rng.int(2 ** 32) | 0;
+  return () => {
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    return (t >>> 0) / 4294967296;
+  };
+}
+
+/** W' = W + s·B·A for every adapted linear (PEFT's merge_and_unload). Returns a new weight map. */
+export function mergeLora(c: LlamaConfig, weights: Map<string, FArr>, lora: LoraTensors): Map<string, FArr> {
+  const out = new Map(weights);
+  const { r, scaling } = lora.spec;
+  for (let i = 0; i < c.numLayers; i++) {
+    for (const t of lora.spec.targets) {
+      const { inF, outF } = targetShape(c, t);
+      const A = lora.tensors.get(loraKey(i, t, "A"))!;
+      const B = lora.tensors.get(loraKey(i, t, "B"))!;
+      const name = `model.layers.${i}.${modulePath(t)}.weight`;
+      const W = weights.get(name)!;
+      const merged = W instanceof Float64Array ? Float64Array.from(W) : Float32Array.from(W);
+      for (let o = 0; o < outF; o++) {
+        for (let k = 0; k < r; k++) {
+          const b = scaling * B[o * r + k];
+          if (b === 0) continue;
+          const row = o * inF;
+          const arow = k * inF;
+          for (let j = 0; j < inF; j++) merged[row + j] += b * A[arow + j];
+        }
+      }
+      out.set(name, merged);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,278 @@
+/**
+ * A loaded Llama with its sessions: feeds weights, rotary tables and attention biases to the graphs
+ * from llama.ts. The same Float32Arrays feed every session (ORT does not copy graph inputs).
+ */
+import type { LlamaConfig } from "./checkpoint.ts";
+import { type BuiltGraph, buildLlamaGraph, dropoutKey, type GraphSpec, type LoraGraphSpec } from "./llama.ts";
+import { type Device, type Feed, type FeedTensor, Session } from "./session.ts";
+
+export type FArr = Float32Array | Float64Array;
+
+/** Large negative additive bias for masked attention (torch.finfo(float32).min, as HF uses). */
+const MASKED = -3.4028234663852886e38;
+
+export interface LoraTensors {
+  spec: LoraGraphSpec;
+  tensors: Map<string, FArr>;
+}
+
+export interface ModelOptions {
+  device?: Device;
+  threads?: number;
+}
+
+/** One training micro-batch: token rows (any lengths) and HF labels (-100 = no loss) of the same lengths. */
+export interface LossBatch {
+  inputIds: number[][];
+  labels: number[][];
+  /** Divide the summed token loss by this (default: the batch's own label-token count). */
+  normaliser?: number;
+}
+
+export class LlamaModel {
+  private sessions = new Map<string, Promise<{ session: Session; graph: BuiltGraph }>>();
+  readonly float: "float32" | "float64";
+
+  constructor(
+    readonly config: LlamaConfig,
+    readonly weights: Map<string, FArr>,
+    readonly opts: ModelOptions = {},
+  ) {
+    const first = weights.values().next().value;
+    this.float = first instanceof Float64Array ? "float64" : "float32";
+  }
+
+  private session(spec: Omit<GraphSpec, "config" | "float">) {
+    const key = JSON.stringify(spec);
+    let s = this.sessions.get(key);
+    if (!s) {
+      s = (async () => {
+        const graph = buildLlamaGraph({ ...spec, config: this.config, float: this.float });
+        const session = await Session.create(graph.bytes, this.opts);
+        return { session, graph };
+      })();
+      this.sessions.set(key, s);
+    }
+    return s;
+  }
+
+  private alloc(n: number): FArr {
+    return this.float === "float64" ? new Float64Array(n) : new Float32Array(n);
+  }
+
+  /** Feeds for whichever weights and LoRA tensors the session's graph takes as inputs. */
+  private paramFeeds(session: Session, lora?: LoraTensors): Record<string, FeedTensor> {
+    const feeds: Record<string, FeedTensor> = {};
+    for (const name of session.inner.inputNames) {
+      const wv = this.weights.get(name) ?? lora?.tensors.get(name);
+      if (wv) feeds[name] = { data: this.cast(wv), dims: this.dimsOf(name, lora) };
+    }
+    return feeds;
+  }
+
+  private cast(x: FArr): Feed {
+    if (this.float === "float64" && x instanceof Float32Array) return Float64Array.from(x);
+    if (this.float === "float32" && x instanceof Float64Array) return Float32Array.from(x);
+    return x;
+  }
+
+  private dimsOf(name: string, lora?: LoraTensors): number[] {
+    const c = this.config;
+    const H = c.hiddenSize;
+    if (name.includes(".lora_")) {
+      const r = lora!.spec.r;
+      const n = this.weights.get(name) ?? lora!.tensors.get(name)!;
+      return name.includes("lora_A") ? [r, n.length / r] : [n.length / r, r];
+    }
+    if (name.endsWith("norm.weight") || name.endsWith("layernorm.weight")) return [H];
+    const n = this.weights.get(name)!.length;
+    if (name.endsWith("down_proj.weight") || name.endsWith("o_proj.weight")) return [H, n / H];
+    return [n / H, H];
+  }
+
+  /** cos/sin tables [B, S, hd] for the given positions, computed as HF does (float32 inv_freq). */
+  ropeTables(positions: number[][]): { cos: FArr; sin: FArr } {
+    const hd = this.config.headDim;
+    const half = hd / 2;
+    const B = positions.length;
+    const S = positions[0]?.length ?? 0;
+    const invFreq = new Float32Array(half);
+    for (let i = 0; i < half; i++) {
+      invFreq[i] = 1 / Math.fround(this.config.ropeTheta ** Math.fround((2 * i) / hd));
+    }
+    const cos = this.alloc(B * S * hd);
+    const sin = this.alloc(B * S * hd);
+    for (let b = 0; b < B; b++) {
+      for (let s = 0; s < S; s++) {
+        const base = (b * S + s) * hd;
+        for (let i = 0; i < half; i++) {
+          const f = Math.fround(positions[b][s] * invFreq[i]);
+          const cv = Math.cos(f);
+          const sv = Math.sin(f);
+          cos[base + i] = cos[base + i + half] = cv;
+          sin[base + i] = sin[base + i + half] = sv;
+        }
+      }
+    }
+    return { cos, sin };
+  }
+
+  /** Additive attention bias [B,1,1,S,K]: query s of row b sees key k iff allowed(b, s, k). */
+  private bias(B: number, S: number, K: number, allowed: (b: number, s: number, k: number) => boolean): FArr {
+    const out = this.alloc(B * S * K);
+    for (let b = 0; b < B; b++)
+      for (let s = 0; s < S; s++)
+        for (let k = 0; k < K; k++) out[(b * S + s) * K + k] = allowed(b, s, k) ? 0 : MASKED;
+    return out;
+  }
+
+  /** Right-pad rows to one length. Returns ids, the per-row lengths and the padded length. */
+  private pad(rows: number[][], fill = 0): { ids: BigInt64Array; lens: number[]; T: number } {
+    const T = Math.max(...rows.map((r) => r.length));
+    const ids = new BigInt64Array(rows.length * T).fill(BigInt(fill));
+    rows.forEach((r, b) => {
+      r.forEach((x, t) => {
+        ids[b * T + t] = BigInt(x);
+      });
+    });
+    return { ids, lens: rows.map((r) => r.length), T };
+  }
+
+  /** Causal, right-padded inputs shared by the logits and loss graphs. */
+  private causalFeeds(rows: number[][]): { feeds: Record<string, FeedTensor>; T: number; lens: number[] } {
+    const { ids, lens, T } = this.pad(rows);
+    const B = rows.length;
+    const positions = rows.map(() => Array.from({ length: T }, (_, t) => t));
+    const { cos, sin } = this.ropeTables(positions);
+    const hd = this.config.headDim;
+    const feeds: Record<string, FeedTensor> = {
+      input_ids: { data: ids, dims: [B, T] },
+      rope_cos: { data: cos, dims: [B, T, hd] },
+      rope_sin: { data: sin, dims: [B, T, hd] },
+      attn_bias: { data: this.bias(B, T, T, (b, s, k) => k <= s && k < lens[b]), dims: [B, 1, 1, T, T] },
+    };
+    return { feeds, T, lens };
+  }
+
+  /** Logits at every position of one or more sequences: [row][position][vocab]. */
+  async logits(rows: number[][], lora?: LoraTensors): Promise<Float64Array[][]> {
+    const { session } = await this.session({ kind: "logits", lora: lora && { ...lora.spec, dropout: false } });
+    const { feeds, T, lens } = this.causalFeeds(rows);
+    const out = await session.run({ ...feeds, ...this.paramFeeds(session, lora) });
+    const data = out.logits.data as FArr;
+    const V = this.config.vocabSize;
+    return rows.map((_, b) =>
+      Array.from({ length: lens[b] }, (_, t) => Float64Array.from(data.subarray((b * T + t) * V, (b * T + t + 1) * V))),
+    );
+  }
+
+  /**
+   * Loss (HF causal-LM: logits at t predict token t+1, label -100 ignored) and the gradients of the
+   * trainable tensors. `trainable` = "lora" (the adapter) or "all" (every weight, full fine-tuning).
+   * Dropout masks, when given, are keyed by dropoutKey(layer, target) and shaped [B*T, in].
+   */
+  async lossAndGrads(
+    batch: LossBatch,
+    opts: { lora?: LoraTensors; trainable?: "lora" | "all" | "none"; masks?: Map<string, FArr> } = {},
+  ): Promise<{ loss: number; grads: Map<string, FArr>; tokens: number; padded: number }> {
+    const trainable = opts.trainable ?? (opts.lora ? "lora" : "none");
+    const spec = opts.lora ? { ...opts.lora.spec, dropout: Boolean(opts.masks) } : undefined;
+    const { session, graph } = await this.session({ kind: "loss", lora: spec, trainable });
+    const { feeds, T } = this.causalFeeds(batch.inputIds);
+    const pos: bigint[] = [];
+    const lab: bigint[] = [];
+    batch.labels.forEach((row, b) => {
+      if (row.length !== batch.inputIds[b].length) throw new Error("labels and input ids differ in length");
+      for (let t = 0; t + 1 < row.length; t++) {
+        if (row[t + 1] === -100) continue;
+        pos.push(BigInt(b * T + t));
+        lab.push(BigInt(row[t + 1]));
+      }
+    });
+    const M = pos.length;
+    const norm = batch.normaliser ?? M;
+    const weights = this.alloc(M).fill(M && 1 / norm);
+    feeds.loss_pos = { data: BigInt64Array.from(pos), dims: [M] };
+    feeds.loss_labels = { data: BigInt64Array.from(lab), dims: [M] };
+    feeds.loss_weights = { data: weights, dims: [M] };
+    if (opts.masks) {
+      for (const name of session.inner.inputNames) {
+        if (!name.startsWith("dropout.")) continue;
+        const m = opts.masks.get(name);
+        if (!m) throw new Error(`missing dropout mask ${name}`);
+        feeds[name] = { data: this.cast(m), dims: [batch.inputIds.length * T, m.length / (batch.inputIds.length * T)] };
+      }
+    }
+    const out = await session.run({ ...feeds, ...this.paramFeeds(session, opts.lora) });
+    const grads = new Map<string, FArr>();
+    for (const name of graph.trainable) grads.set(name, out[`grad:${name}`].data as FArr);
+    return { loss: (out.loss.data as FArr)[0], grads, tokens: M, padded: batch.inputIds.length * T };
+  }
+
+  /** Names and per-row sizes of the dropout masks a LoRA loss graph takes: [key, inFeatures]. */
+  dropoutInputs(spec: LoraGraphSpec): [string, number][] {
+    const out: [string, number][] = [];
+    for (let i = 0; i < this.config.numLayers; i++)
+      for (const t of spec.targets) out.push([dropoutKey(i, t), inFeatures(this.config, t)]);
+    return out;
+  }
+
+  /**
+   * One KV-cached step. `rows` holds the new tokens per row (all the same count S; left-padded
+   * prompts for prefill), `past` the cache (length P), `keyMask[b][k]` whether key k (0..P+S-1) is
+   * a real token, `positions[b][s]` the position ids of the new tokens.
+   */
+  async decodeStep(
+    rows: number[][],
+    past: KvCache | null,
+    keyMask: boolean[][],
+    positions: number[][],
+    lora?: LoraTensors,
+  ): Promise<{ logits: FArr; cache: KvCache }> {
+    const { session } = await this.session({ kind: "decode", lora: lora && { ...lora.spec, dropout: false } });
+    const c = this.config;
+    const B = rows.length;
+    const S = rows[0].length;
+    const P = past?.length ?? 0;
+    const K = P + S;
+    const { cos, sin } = this.ropeTables(positions);
+    const ids = BigInt64Array.from(rows.flat().map((x) => BigInt(x)));
+    const feeds: Record<string, FeedTensor> = {
+      input_ids: { data: ids, dims: [B, S] },
+      rope_cos: { data: cos, dims: [B, S, c.headDim] },
+      rope_sin: { data: sin, dims: [B, S, c.headDim] },
+      attn_bias: { data: this.bias(B, S, K, (b, s, k) => k <= P + s && keyMask[b][k]), dims: [B, 1, 1, S, K] },
+      ...this.paramFeeds(session, lora),
+    };
+    const kvDims = [B, c.numKvHeads, P, c.headDim];
+    for (let i = 0; i < c.numLayers; i++) {
+      feeds[`past_key.${i}`] = { data: past?.keys[i] ?? this.alloc(0), dims: kvDims };
+      feeds[`past_value.${i}`] = { data: past?.values[i] ?? this.alloc(0), dims: kvDims };
+    }
+    const out = await session.run(feeds);
+    const keys: FArr[] = [];
+    const values: FArr[] = [];
+    for (let i = 0; i < c.numLayers; i++) {
+      keys.push(out[`present_key.${i}`].data as FArr);
+      values.push(out[`present_value.${i}`].data as FArr);
+    }
+    return { logits: out.logits.data as FArr, cache: { length: K, keys, values } };
+  }
+
+  async release(): Promise<void> {
+    for (const s of this.sessions.values()) await (await s).session.release();
+    this.sessions.clear();
+  }
+}
+
+export interface KvCache {
+  length: number;
+  keys: FArr[];
+  values: FArr[];
+}
+
+export function inFeatures(c: LlamaConfig, target: string): number {
+  if (target === "o_proj") return c.numHeads * c.headDim;
+  if (target === "down_proj") return c.intermediateSize;
+  return c.hiddenSize;
+}

@@ -1,0 +1,71 @@
+/**
+ * The thin layer over ONNX protobuf: value types, attributes, constant tensors and model
+ * serialisation. The graph builder (graph.ts) is the only user.
+ */
+import onnxProto from "onnx-proto";
+
+const { onnx } = onnxProto;
+
+export type DType = "float32" | "float64" | "int64" | "int32" | "bool";
+/** A dimension: a fixed size, or a symbol ("B", "T", "B*T") bound at run time. */
+export type Dim = number | string;
+
+const ELEM: Record<DType, number> = {
+  float32: onnx.TensorProto.DataType.FLOAT,
+  float64: onnx.TensorProto.DataType.DOUBLE,
+  int64: onnx.TensorProto.DataType.INT64,
+  int32: onnx.TensorProto.DataType.INT32,
+  bool: onnx.TensorProto.DataType.BOOL,
+};
+
+export function elemType(d: DType): number {
+  return ELEM[d];
+}
+
+export type AttrValue = number | number[] | string | { float: number } | { floats: number[] } | onnxProto.onnx.ITensorProto;
+
+export function attribute(name: string, v: AttrValue): onnxProto.onnx.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof v === "string") return { name, type: T.STRING, s: Buffer.from(v, "utf8") };
+  if (typeof v === "number") return { name, type: T.INT, i: v };
+  if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
+  if ("float" in v) return { name, type: T.FLOAT, f: v.float };
+  if ("floats" in v) return { name, type: T.FLOATS, floats: v.floats };
+  return { name, type: T.TENSOR, t: v };
+}
+
+export function valueInfo(name: string, dtype: DType, shape: Dim[]): onnxProto.onnx.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType: ELEM[dtype],
+        shape: { dim: shape.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+export function tensorProto(
+  name: string,
+  dtype: DType,
+  dims: number[],
+  values: number[] | bigint[],
+): onnxProto.onnx.ITensorProto {
+  const t: onnxProto.onnx.ITensorProto = { name, dataType: ELEM[dtype], dims };
+  if (dtype === "float32") t.floatData = values as number[];
+  else if (dtype === "float64") t.doubleData = values as number[];
+  else if (dtype === "int64") t.int64Data = (values as (number | bigint)[]).map((x) => Number(x));
+  else t.int32Data = values as number[];
+  return t;
+}
+
+export function encodeModel(graph: onnxProto.onnx.IGraphProto, opset: number): Uint8Array {
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: "lora-bench",
+    opsetImport: [{ domain: "", version: opset }],
+    graph,
+  });
+  return onnx.ModelProto.encode(model).finish();
+}

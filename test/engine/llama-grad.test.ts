@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { loraKey } from "../../harness/engine/llama.ts";
+import { dropoutMasks } from "../../harness/engine/lora.ts";
+import { type FArr, LlamaModel, type LossBatch } from "../../harness/engine/model.ts";
+import { rngStream } from "../../harness/rng.ts";
+import { randomLora, tinyConfig, weightsF64 } from "./tiny.ts";
+
+const ALL = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+const batch: LossBatch = {
+  // Two rows of different lengths (right padding), labels -100 on the "prompt".
+  inputIds: [
+    [1, 5, 9, 3, 7, 11, 13],
+    [1, 8, 4, 6, 2],
+  ],
+  labels: [
+    [-100, -100, -100, 3, 7, 11, 13],
+    [-100, -100, 4, 6, 2],
+  ],
+};
+
+/** Central difference of f at x[i] (restores x[i]). */
+async function central(f: () => Promise<number>, x: FArr, i: number, eps = 1e-6): Promise<number> {
+  const x0 = x[i];
+  x[i] = x0 + eps;
+  const a = await f();
+  x[i] = x0 - eps;
+  const b = await f();
+  x[i] = x0;
+  return (a - b) / (2 * eps);
+}
+
+describe("gradients vs central finite differences (fp64)", () => {
+  it("matches for every LoRA tensor on all seven targets, with dropout masks", async () => {
+    const c = tinyConfig();
+    const model = new LlamaModel(c, weightsF64(c, "grad-check"));
+    const lora = randomLora(c, { r: 2, alpha: 4, dropout: 0.1, targets: ALL, useRslora: false }, "grad-lora");
+    const rows = batch.inputIds.length * 7;
+    const masks = dropoutMasks(model.dropoutInputs({ ...lora.spec, dropout: true }), rows, 0.25, rngStream(1, "dropout"));
+    const f64Masks = new Map([...masks].map(([k, v]) => [k, Float64Array.from(v)] as const));
+    const run = () => model.lossAndGrads(batch, { lora, masks: f64Masks });
+    const { loss, grads } = await run();
+    expect(loss).toBeGreaterThan(0);
+    expect(grads.size).toBe(2 * 7 * 2);
+    const rng = rngStream(7, "fd-sample");
+    let worst = 0;
+    for (const [key, g] of grads) {
+      const x = lora.tensors.get(key)!;
+      for (const i of rng.sample(x.length, Math.min(4, x.length))) {
+        const fd = await central(async () => (await run()).loss, x, i);
+        worst = Math.max(worst, Math.abs(fd - g[i]) / Math.max(1e-3, Math.abs(fd)));
+      }
+    }
+    expect(worst).toBeLessThan(1e-6);
+    await model.release();
+  });
+
+  it("matches for a sample of weights in full-parameter mode (tied embeddings)", async () => {
+    const c = tinyConfig({ tieWordEmbeddings: true });
+    const weights = weightsF64(c, "grad-full");
+    const model = new LlamaModel(c, weights);
+    const run = () => model.lossAndGrads(batch, { trainable: "all" });
+    const { grads } = await run();
+    expect([...grads.keys()]).toContain("model.embed_tokens.weight");
+    expect([...grads.keys()]).not.toContain("lm_head.weight");
+    const rng = rngStream(8, "fd-sample-full");
+    let worst = 0;
+    for (const [key, g] of grads) {
+      const x = weights.get(key)!;
+      for (const i of rng.sample(x.length, 3)) {
+        const fd = await central(async () => (await run()).loss, x, i);
+        worst = Math.max(worst, Math.abs(fd - g[i]) / Math.max(1e-3, Math.abs(fd)));
+      }
+    }
+    expect(worst).toBeLessThan(1e-6);
+    await model.release();
+  });
+
+  it("gives zero gradient to A and a non-zero one to B for a fresh adapter (B = 0)", async () => {
+    const c = tinyConfig();
+    const model = new LlamaModel(c, weightsF64(c, "fresh"));
+    const { initLora } = await import("../../harness/engine/lora.ts");
+    const lora = initLora(c, { r: 2, alpha: 4, dropout: 0, targets: ["q_proj", "v_proj"], useRslora: false }, 3);
+    const { grads } = await model.lossAndGrads(batch, { lora });
+    const a = grads.get(loraKey(0, "q_proj", "A"))!;
+    const b = grads.get(loraKey(0, "q_proj", "B"))!;
+    expect(a.every((x) => x === 0)).toBe(true);
+    expect(b.some((x) => x !== 0)).toBe(true);
+    await model.release();
+  });
+});
