@@ -1,0 +1,460 @@
+/**
+ * Hugging Face Llama checkpoints: config.json + model.safetensors (or sharded with an index).
+ * Weights are held as Float32Array in memory whatever the file dtype (F16/BF16/F32/F64).
+ */
+import { createHash } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { fsError, UserError } from "../errors.ts";
+import { writeFileAtomic } from "../fsutil.ts";
+import { rngStream } from "../rng.ts";
+import { f32ToBf16, f32ToF16 } from "./dtype.ts";
+import {
+  openSafetensors,
+  type SafetensorsFile,
+  type StTensorInput,
+  writeSafetensors,
+} from "./safetensors.ts";
+
+export interface LlamaConfig {
+  modelType: "llama";
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  maxPositionEmbeddings: number;
+  vocabSize: number;
+  tieWordEmbeddings: boolean;
+  bosTokenId?: number;
+  eosTokenId?: number | number[];
+  torchDtype?: string;
+  ropeScaling: null;
+}
+
+export interface Checkpoint {
+  dir: string;
+  config: LlamaConfig;
+  /** Every name of llamaWeightNames(config); with tied embeddings "lm_head.weight" is the embedding array itself. */
+  weights: Map<string, Float32Array>;
+  shapes: Map<string, number[]>;
+  /** File dtype of the weights, e.g. "BF16" ("BF16+F32" when mixed). */
+  sourceDtype: string;
+  /** config.json, the index if any, and the safetensors files read — the provenance inputs. */
+  files: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// config.json
+
+export function parseLlamaConfig(json: unknown, file: string): LlamaConfig {
+  const bad = (msg: string): never => {
+    throw new UserError(msg, file);
+  };
+  if (json === null || typeof json !== "object" || Array.isArray(json)) bad("config is not a JSON object");
+  const c = json as Record<string, unknown>;
+  if (c.model_type === undefined) bad('missing "model_type" (expected "llama")');
+  if (c.model_type !== "llama") {
+    bad(`unsupported architecture ${JSON.stringify(c.model_type)} (model_type); lora-bench supports llama`);
+  }
+  if (c.architectures !== undefined && c.architectures !== null) {
+    const arch = c.architectures;
+    if (!Array.isArray(arch) || !arch.includes("LlamaForCausalLM")) {
+      bad(
+        `unsupported architecture ${JSON.stringify(arch)} (architectures); lora-bench supports LlamaForCausalLM`,
+      );
+    }
+  }
+  const posInt = (key: string, dflt?: number): number => {
+    const v = c[key] ?? dflt;
+    if (v === undefined) bad(`missing "${key}"`);
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) {
+      bad(`"${key}" must be a positive integer, got ${JSON.stringify(v)}`);
+    }
+    return v as number;
+  };
+  const posNum = (key: string, dflt: number): number => {
+    const v = c[key] ?? dflt;
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0)
+      bad(`"${key}" must be a positive number, got ${JSON.stringify(v)}`);
+    return v as number;
+  };
+  const hiddenSize = posInt("hidden_size");
+  const numHeads = posInt("num_attention_heads");
+  const numKvHeads = posInt("num_key_value_heads", numHeads);
+  if (c.head_dim === undefined || c.head_dim === null) {
+    if (hiddenSize % numHeads !== 0) {
+      bad(
+        `hidden_size ${hiddenSize} is not divisible by num_attention_heads ${numHeads} (and no head_dim given)`,
+      );
+    }
+  }
+  const headDim = posInt("head_dim", hiddenSize / numHeads);
+  if (numHeads % numKvHeads !== 0) {
+    bad(`num_attention_heads ${numHeads} is not divisible by num_key_value_heads ${numKvHeads}`);
+  }
+  if (c.rope_scaling !== undefined && c.rope_scaling !== null) {
+    bad(`rope_scaling ${JSON.stringify(c.rope_scaling)} is unsupported (only plain RoPE)`);
+  }
+  const act = c.hidden_act ?? "silu";
+  if (act !== "silu") bad(`hidden_act ${JSON.stringify(act)} is unsupported (Llama uses "silu")`);
+  for (const key of ["attention_bias", "mlp_bias"]) {
+    if (c[key] !== undefined && c[key] !== false) bad(`${key} ${JSON.stringify(c[key])} is unsupported`);
+  }
+  const tie = c.tie_word_embeddings ?? false;
+  if (typeof tie !== "boolean")
+    bad(`"tie_word_embeddings" must be true or false, got ${JSON.stringify(tie)}`);
+
+  const cfg: LlamaConfig = {
+    modelType: "llama",
+    hiddenSize,
+    intermediateSize: posInt("intermediate_size"),
+    numLayers: posInt("num_hidden_layers"),
+    numHeads,
+    numKvHeads,
+    headDim,
+    rmsNormEps: posNum("rms_norm_eps", 1e-6),
+    ropeTheta: posNum("rope_theta", 10000),
+    maxPositionEmbeddings: posInt("max_position_embeddings", 2048),
+    vocabSize: posInt("vocab_size"),
+    tieWordEmbeddings: tie as boolean,
+    ropeScaling: null,
+  };
+  const tokenId = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  if (tokenId(c.bos_token_id)) cfg.bosTokenId = c.bos_token_id as number;
+  if (tokenId(c.eos_token_id)) cfg.eosTokenId = c.eos_token_id as number;
+  else if (Array.isArray(c.eos_token_id) && c.eos_token_id.every(tokenId))
+    cfg.eosTokenId = c.eos_token_id as number[];
+  const dtype = c.torch_dtype ?? c.dtype; // transformers v5 renamed torch_dtype to dtype
+  if (typeof dtype === "string") cfg.torchDtype = dtype;
+  return cfg;
+}
+
+/** HF config.json fields for a LlamaConfig, as transformers writes them (keys sorted). */
+function configJson(config: LlamaConfig, torchDtype: string, extra: Record<string, unknown> = {}): string {
+  const obj: Record<string, unknown> = {
+    architectures: ["LlamaForCausalLM"],
+    attention_bias: false,
+    attention_dropout: 0,
+    head_dim: config.headDim,
+    hidden_act: "silu",
+    hidden_size: config.hiddenSize,
+    initializer_range: 0.02,
+    intermediate_size: config.intermediateSize,
+    max_position_embeddings: config.maxPositionEmbeddings,
+    mlp_bias: false,
+    model_type: "llama",
+    num_attention_heads: config.numHeads,
+    num_hidden_layers: config.numLayers,
+    num_key_value_heads: config.numKvHeads,
+    rms_norm_eps: config.rmsNormEps,
+    rope_scaling: null,
+    rope_theta: config.ropeTheta,
+    tie_word_embeddings: config.tieWordEmbeddings,
+    torch_dtype: torchDtype,
+    use_cache: true,
+    vocab_size: config.vocabSize,
+    ...(config.bosTokenId !== undefined ? { bos_token_id: config.bosTokenId } : {}),
+    ...(config.eosTokenId !== undefined ? { eos_token_id: config.eosTokenId } : {}),
+    ...extra,
+  };
+  const sorted = Object.fromEntries(Object.entries(obj).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return `${JSON.stringify(sorted, null, 2)}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// weight names
+
+const LAYER_TENSORS: [string, (c: LlamaConfig) => number[]][] = [
+  ["input_layernorm", (c) => [c.hiddenSize]],
+  ["self_attn.q_proj", (c) => [c.numHeads * c.headDim, c.hiddenSize]],
+  ["self_attn.k_proj", (c) => [c.numKvHeads * c.headDim, c.hiddenSize]],
+  ["self_attn.v_proj", (c) => [c.numKvHeads * c.headDim, c.hiddenSize]],
+  ["self_attn.o_proj", (c) => [c.hiddenSize, c.numHeads * c.headDim]],
+  ["post_attention_layernorm", (c) => [c.hiddenSize]],
+  ["mlp.gate_proj", (c) => [c.intermediateSize, c.hiddenSize]],
+  ["mlp.up_proj", (c) => [c.intermediateSize, c.hiddenSize]],
+  ["mlp.down_proj", (c) => [c.hiddenSize, c.intermediateSize]],
+];
+
+/** Every tensor a LlamaForCausalLM checkpoint must have, in state-dict order. lm_head only when untied. */
+export function llamaWeightNames(config: LlamaConfig): { name: string; shape: number[] }[] {
+  const out = [{ name: "model.embed_tokens.weight", shape: [config.vocabSize, config.hiddenSize] }];
+  for (let i = 0; i < config.numLayers; i++) {
+    for (const [part, shape] of LAYER_TENSORS)
+      out.push({ name: `model.layers.${i}.${part}.weight`, shape: shape(config) });
+  }
+  out.push({ name: "model.norm.weight", shape: [config.hiddenSize] });
+  if (!config.tieWordEmbeddings)
+    out.push({ name: "lm_head.weight", shape: [config.vocabSize, config.hiddenSize] });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// loading
+
+function readJson(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw fsError(err, path);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UserError("not valid JSON", path);
+  }
+}
+
+/** Tensor name → the safetensors file holding it, from model.safetensors or the shard index. */
+function locateTensors(dir: string, files: string[]): Map<string, string> {
+  const single = join(dir, "model.safetensors");
+  const indexPath = join(dir, "model.safetensors.index.json");
+  if (existsSync(single)) return new Map([["*", single]]);
+  if (!existsSync(indexPath)) {
+    const bin = existsSync(join(dir, "pytorch_model.bin"))
+      ? " (pytorch_model.bin found: only safetensors is supported)"
+      : "";
+    throw new UserError(`no model.safetensors or model.safetensors.index.json${bin}`, dir);
+  }
+  files.push(indexPath);
+  const index = readJson(indexPath) as Record<string, unknown> | null;
+  const map = index?.weight_map;
+  if (map === null || typeof map !== "object" || Array.isArray(map)) {
+    throw new UserError('index has no "weight_map" object', indexPath);
+  }
+  const where = new Map<string, string>();
+  for (const [name, shard] of Object.entries(map as Record<string, unknown>)) {
+    if (typeof shard !== "string" || shard === "" || shard !== basename(shard) || shard.startsWith(".")) {
+      throw new UserError(`weight_map entry for ${JSON.stringify(name)} is not a shard file name`, indexPath);
+    }
+    where.set(name, join(dir, shard));
+  }
+  return where;
+}
+
+export function loadLlamaCheckpoint(dir: string): Checkpoint {
+  try {
+    if (!statSync(dir).isDirectory())
+      throw new UserError("not a directory, expected a checkpoint directory", dir);
+  } catch (err) {
+    throw err instanceof UserError ? err : fsError(err, dir);
+  }
+  const configPath = join(dir, "config.json");
+  if (!existsSync(configPath)) throw new UserError("no config.json in checkpoint directory", dir);
+  const config = parseLlamaConfig(readJson(configPath), configPath);
+  const files = [configPath];
+  const where = locateTensors(dir, files);
+  const indexPath = join(dir, "model.safetensors.index.json");
+
+  const open = new Map<string, SafetensorsFile>();
+  const fileOf = (path: string): SafetensorsFile => {
+    let f = open.get(path);
+    if (!f) {
+      if (!existsSync(path))
+        throw new UserError(`shard ${basename(path)} named in the index is missing`, indexPath);
+      f = openSafetensors(path);
+      open.set(path, f);
+      files.push(path);
+    }
+    return f;
+  };
+  try {
+    if (!where.has("*")) {
+      // Every tensor the index names must be in its shard, whether or not we use it.
+      for (const [name, path] of where) {
+        if (!fileOf(path).tensors.has(name)) {
+          throw new UserError(
+            `tensor ${JSON.stringify(name)} named in the index is not in ${basename(path)}`,
+            indexPath,
+          );
+        }
+      }
+    }
+    const single = where.get("*");
+    const locate = (name: string) => single ?? where.get(name);
+    const allNames = single ? [...fileOf(single).tensors.keys()] : [...where.keys()];
+    for (const name of allNames) {
+      const m = /^model\.layers\.(\d+)\./.exec(name);
+      if (m && Number(m[1]) >= config.numLayers) {
+        throw new UserError(
+          `has weights for layer ${m[1]} but config.json says num_hidden_layers ${config.numLayers}`,
+          single ?? indexPath,
+        );
+      }
+    }
+
+    const weights = new Map<string, Float32Array>();
+    const shapes = new Map<string, number[]>();
+    const dtypes = new Set<string>();
+    for (const { name, shape } of llamaWeightNames(config)) {
+      const path = locate(name);
+      const f = path ? fileOf(path) : undefined;
+      const info = f?.tensors.get(name);
+      if (!f || !info) {
+        const hint = name === "lm_head.weight" ? " (config.json has tie_word_embeddings false)" : "";
+        throw new UserError(`missing tensor ${JSON.stringify(name)}${hint}`, single ?? indexPath);
+      }
+      if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
+        throw new UserError(
+          `tensor ${JSON.stringify(name)} has shape [${info.shape}], expected [${shape}] from config.json`,
+          f.path,
+        );
+      }
+      weights.set(name, f.readF32(name));
+      shapes.set(name, shape);
+      dtypes.add(info.dtype);
+    }
+    if (config.tieWordEmbeddings) {
+      weights.set("lm_head.weight", weights.get("model.embed_tokens.weight")!);
+      shapes.set("lm_head.weight", [config.vocabSize, config.hiddenSize]);
+    }
+    return { dir, config, weights, shapes, sourceDtype: [...dtypes].sort().join("+"), files };
+  } finally {
+    for (const f of open.values()) f.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// saving
+
+const TORCH_DTYPE = { F32: "float32", F16: "float16", BF16: "bfloat16" } as const;
+
+let tmpCounter = 0;
+
+/**
+ * Write config.json and model.safetensors (or HF-style shards + index when the weights exceed
+ * shardBytes) into `dir`, built in a sibling temp directory and renamed into place: the directory
+ * is replaced as a whole, so pass tokenizer files and the like through `extraFiles`.
+ */
+export function saveLlamaCheckpoint(
+  dir: string,
+  config: LlamaConfig,
+  weights: Map<string, Float32Array>,
+  opts: {
+    dtype?: "F32" | "F16" | "BF16";
+    shardBytes?: number;
+    extraConfig?: Record<string, unknown>;
+    extraFiles?: Record<string, string | Uint8Array>;
+  } = {},
+): void {
+  const dtype = opts.dtype ?? "F32";
+  const tensors: [string, StTensorInput][] = [];
+  for (const { name, shape } of llamaWeightNames(config)) {
+    const w = weights.get(name);
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (!w) throw new UserError(`cannot save: missing weight ${JSON.stringify(name)}`, dir);
+    if (w.length !== n)
+      throw new UserError(`cannot save: ${name} has ${w.length} values, shape [${shape}] needs ${n}`, dir);
+    const data = dtype === "F32" ? w : dtype === "F16" ? f32ToF16(w) : f32ToBf16(w);
+    tensors.push([name, { dtype, shape, data }]);
+  }
+
+  // Greedy sharding in state-dict order, as transformers' save_pretrained does.
+  const shardBytes = opts.shardBytes ?? Number.POSITIVE_INFINITY;
+  const shards: [string, StTensorInput][][] = [[]];
+  let size = 0;
+  let total = 0;
+  for (const t of tensors) {
+    const b = t[1].data.byteLength;
+    if (size > 0 && size + b > shardBytes) {
+      shards.push([]);
+      size = 0;
+    }
+    shards[shards.length - 1].push(t);
+    size += b;
+    total += b;
+  }
+
+  tmpCounter += 1;
+  const tmp = `${dir}.${process.pid}.${tmpCounter}.tmp`;
+  try {
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    const meta = { format: "pt" };
+    if (shards.length === 1) {
+      writeSafetensors(join(tmp, "model.safetensors"), Object.fromEntries(shards[0]), meta);
+    } else {
+      const pad = (i: number) => String(i).padStart(5, "0");
+      const weightMap: [string, string][] = [];
+      shards.forEach((shard, i) => {
+        const name = `model-${pad(i + 1)}-of-${pad(shards.length)}.safetensors`;
+        writeSafetensors(join(tmp, name), Object.fromEntries(shard), meta);
+        for (const [t] of shard) weightMap.push([t, name]);
+      });
+      weightMap.sort(([a], [b]) => (a < b ? -1 : 1));
+      const index = { metadata: { total_size: total }, weight_map: Object.fromEntries(weightMap) };
+      writeFileAtomic(join(tmp, "model.safetensors.index.json"), `${JSON.stringify(index, null, 2)}\n`);
+    }
+    writeFileAtomic(join(tmp, "config.json"), configJson(config, TORCH_DTYPE[dtype], opts.extraConfig));
+    for (const [name, data] of Object.entries(opts.extraFiles ?? {})) writeFileAtomic(join(tmp, name), data);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dirname(dir), { recursive: true });
+    renameSync(tmp, dir);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (err instanceof UserError) throw err;
+    throw fsError(err, dir);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// provenance and fixtures
+
+/** sha256 of one file's bytes; for several files, sha256 of their hex digests joined by "\n". Streamed. */
+export function sha256OfFiles(paths: string[]): string {
+  const buf = new Uint8Array(1 << 20);
+  const digests = paths.map((p) => {
+    const h = createHash("sha256");
+    let fd: number;
+    try {
+      fd = openSync(p, "r");
+    } catch (err) {
+      throw fsError(err, p);
+    }
+    try {
+      for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) h.update(buf.subarray(0, n));
+    } finally {
+      closeSync(fd);
+    }
+    return h.digest("hex");
+  });
+  if (digests.length === 1) return digests[0];
+  return createHash("sha256").update(digests.join("\n")).digest("hex");
+}
+
+/**
+ * Random weights for a config (tests and the embedded tiny model): N(0, std) matrices, norm weights
+ * 1 + N(0, std) so they are not all exactly one. Each tensor has its own named stream.
+ */
+export function randomLlamaWeights(
+  config: LlamaConfig,
+  seed: number | string,
+  std = 0.02,
+): Map<string, Float32Array> {
+  const root = rngStream(seed, "random-llama-weights");
+  const out = new Map<string, Float32Array>();
+  for (const { name, shape } of llamaWeightNames(config)) {
+    const rng = root.child(name);
+    const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
+    const base = name.endsWith("norm.weight") ? 1 : 0;
+    for (let i = 0; i < a.length; i++) a[i] = base + std * rng.normal();
+    out.set(name, a);
+  }
+  if (config.tieWordEmbeddings) out.set("lm_head.weight", out.get("model.embed_tokens.weight")!);
+  return out;
+}
