@@ -164,10 +164,9 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
     g.output(logitsOf(h), "logits");
   } else if (spec.kind === "decode") {
     // Only the last position's logits are needed to pick the next token.
-    const h3 = g.raw("Reshape", [h, g.const([0, -1, H], "int64")], h.dtype, ["B", S, H]);
-    const last = g.raw("Slice", [h3, g.const([-1], "int64"), g.const([2 ** 53], "int64"), g.const([1], "int64")], h.dtype, ["B", 1, H]);
-    const last2 = g.raw("Reshape", [last, g.const([-1, H], "int64")], h.dtype, ["B", H]);
-    g.output(logitsOf(last2), "logits");
+    const h3 = g.reshape(h, ["B", S, H]);
+    const last = g.raw("Gather", [h3, g.const([-1], "int64", [])], h.dtype, ["B", H], { axis: 1 });
+    g.output(logitsOf(last), "logits");
     presents.forEach(([k, v], i) => {
       g.output(k, `present_key.${i}`);
       g.output(v, `present_value.${i}`);

@@ -48,7 +48,7 @@ export class LlamaModel {
     if (!s) {
       s = (async () => {
         const graph = buildLlamaGraph({ ...spec, config: this.config, float: this.float });
-        const session = await Session.create(graph.bytes, this.opts);
+        const session = await Session.create(graph.bytes, { ...this.opts, float64: this.float === "float64" });
         return { session, graph };
       })();
       this.sessions.set(key, s);

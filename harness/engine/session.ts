@@ -53,12 +53,14 @@ export class Session {
     readonly device: Device,
   ) {}
 
-  static async create(model: Uint8Array, opts: SessionOptions = {}): Promise<Session> {
+  static async create(model: Uint8Array, opts: SessionOptions & { float64?: boolean } = {}): Promise<Session> {
     const device = opts.device ?? "cpu";
     assertDevice(device);
     const inner = await ort.InferenceSession.create(model, {
       executionProviders: device === "cuda" ? [{ name: "cuda", deviceId: 0 }] : ["cpu"],
-      graphOptimizationLevel: "all",
+      // Extended fusions (QuickGelu for x·σ(x), …) have float32-only CPU kernels: fp64 check graphs keep
+      // the basic level, which still folds constants and removes redundant nodes.
+      graphOptimizationLevel: opts.float64 ? "basic" : "all",
       intraOpNumThreads: opts.threads ?? 0,
       interOpNumThreads: 1,
       executionMode: "sequential",
