@@ -102,7 +102,7 @@ function readExact(fd: number, len: number, pos: number, file: string): Uint8Arr
   const buf = new Uint8Array(len); // fresh allocation: offset 0, so typed views over it are aligned
   let off = 0;
   while (off < len) {
-    const n = readSync(fd, buf, off, len - off, pos + off);
+    const n = readSync(fd, buf, off, Math.min(len - off, 1 << 30), pos + off); // one read is capped near 2 GiB
     if (n === 0) throw new UserError(`file ended early (truncated while open?)`, file);
     off += n;
   }
