@@ -32,7 +32,7 @@ export const LORA_MODULES: Record<string, "self_attn" | "mlp"> = {
   down_proj: "mlp",
 };
 
-export function loraScaling(c: LoraConfig): number {
+export function loraScaling(c: Pick<LoraConfig, "r" | "alpha" | "useRslora">): number {
   return c.useRslora ? c.alpha / Math.sqrt(c.r) : c.alpha / c.r;
 }
 

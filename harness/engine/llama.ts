@@ -8,11 +8,11 @@
  *   - "logits": logits at every position (for checks and the `logits` command),
  *   - "decode": KV-cached step (prefill when past length is 0), logits of the last position only.
  */
+import { LORA_MODULES, peftKey } from "./adapter-io.ts";
 import type { LlamaConfig } from "./checkpoint.ts";
 import { type Dim, Graph, type T } from "./graph.ts";
 
-export const LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] as const;
-export type LoraTarget = (typeof LORA_TARGETS)[number];
+export const LORA_TARGETS = Object.keys(LORA_MODULES);
 
 export interface LoraGraphSpec {
   r: number;
@@ -33,14 +33,11 @@ export interface GraphSpec {
 
 /** Module path of a target inside a layer: self_attn.q_proj, mlp.gate_proj … */
 export function modulePath(target: string): string {
-  return target.endsWith("_proj") && ["q", "k", "v", "o"].includes(target[0]) && target.length === 6
-    ? `self_attn.${target}`
-    : `mlp.${target}`;
+  return `${LORA_MODULES[target]}.${target}`;
 }
 
-export function loraKey(layer: number, target: string, which: "A" | "B"): string {
-  return `base_model.model.model.layers.${layer}.${modulePath(target)}.lora_${which}.weight`;
-}
+/** PEFT's state-dict key of a LoRA tensor; also the graph input's name. */
+export const loraKey = peftKey;
 
 export function dropoutKey(layer: number, target: string): string {
   return `dropout.${layer}.${target}`;

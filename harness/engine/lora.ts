@@ -5,24 +5,16 @@
  * kaiming-uniform(a=√5) — U(−1/√in, 1/√in) — and B is zero, so a fresh adapter changes nothing.
  */
 import { type Rng, rngStream } from "../rng.ts";
+import { type LoraConfig, loraScaling } from "./adapter-io.ts";
 import type { LlamaConfig } from "./checkpoint.ts";
 import { LORA_TARGETS, type LoraGraphSpec, loraKey, modulePath, targetShape } from "./llama.ts";
 import type { FArr, LoraTensors } from "./model.ts";
 
-export interface LoraSettings {
-  r: number;
-  alpha: number;
-  dropout: number;
-  targets: string[];
-  useRslora: boolean;
-}
-
-export function loraScale(s: { r: number; alpha: number; useRslora: boolean }): number {
-  return s.useRslora ? s.alpha / Math.sqrt(s.r) : s.alpha / s.r;
-}
+/** The LoRA hyper-parameters the engine uses (PEFT's LoraConfig without its fixed fields). */
+export type LoraSettings = Pick<LoraConfig, "r" | "alpha" | "dropout" | "targetModules" | "useRslora">;
 
 export function loraGraphSpec(s: LoraSettings): LoraGraphSpec {
-  return { r: s.r, scaling: loraScale(s), targets: [...s.targets].sort(), dropout: false };
+  return { r: s.r, scaling: loraScaling(s), targets: [...s.targetModules].sort(), dropout: false };
 }
 
 /** Every (layer, target, A|B) key with its shape, in a fixed order. */
@@ -30,7 +22,7 @@ export function loraShapes(c: LlamaConfig, s: LoraSettings): { key: string; shap
   const out: { key: string; shape: [number, number] }[] = [];
   for (let i = 0; i < c.numLayers; i++) {
     for (const t of LORA_TARGETS) {
-      if (!s.targets.includes(t)) continue;
+      if (!s.targetModules.includes(t)) continue;
       const { inF, outF } = targetShape(c, t);
       out.push({ key: loraKey(i, t, "A"), shape: [s.r, inF] });
       out.push({ key: loraKey(i, t, "B"), shape: [outF, s.r] });

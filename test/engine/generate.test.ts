@@ -8,7 +8,7 @@ describe("generation", () => {
     const c = tinyConfig({ vocabSize: 64 });
     // Larger weights give peaked, non-degenerate next-token distributions.
     const model = new LlamaModel(c, weightsF64(c, "gen", 0.6));
-    const lora = randomLora(c, { r: 2, alpha: 4, dropout: 0, targets: ["q_proj", "v_proj"], useRslora: false }, "gen-l");
+    const lora = randomLora(c, { r: 2, alpha: 4, dropout: 0, targetModules: ["q_proj", "v_proj"], useRslora: false }, "gen-l");
     const prompts = [[1, 5, 9, 13, 2 + 20, 40], [1, 7], [1, 33, 34, 35, 36, 37, 38, 39, 40, 41], [1, 3, 3]];
     for (const l of [undefined, lora]) {
       const cached = await generate(model, prompts, { maxNewTokens: 12, eosTokenIds: [2], lora: l });

@@ -35,7 +35,7 @@ describe("Llama forward vs an independent naive implementation (fp64)", () => {
   it("matches with LoRA on every target, and merged == unmerged", async () => {
     const c = tinyConfig();
     const w = weightsF64(c, "fwd-lora");
-    const lora = randomLora(c, { r: 3, alpha: 6, dropout: 0, targets: ALL, useRslora: true }, "fwd-lora-a");
+    const lora = randomLora(c, { r: 3, alpha: 6, dropout: 0, targetModules: ALL, useRslora: true }, "fwd-lora-a");
     const model = new LlamaModel(c, w);
     const ids = [1, 4, 9, 16, 25, 36];
     const [got] = await model.logits([ids], lora);

@@ -41,7 +41,7 @@ describe("training", () => {
     const c = tinyConfig({ vocabSize: 32 });
     const model = new LlamaModel(c, randomLlamaWeights(c, "train-lora", 0.3));
     const targets = ["q_proj", "v_proj", "o_proj", "down_proj"];
-    const lora = initLora(c, { r: 8, alpha: 16, dropout: 0.05, targets, useRslora: false }, 5);
+    const lora = initLora(c, { r: 8, alpha: 16, dropout: 0.05, targetModules: targets, useRslora: false }, 5);
     const steps: number[] = [];
     const res = await train(
       model,
@@ -70,7 +70,7 @@ describe("training", () => {
     const c = tinyConfig({ vocabSize: 32 });
     const run = async (seed: number) => {
       const model = new LlamaModel(c, randomLlamaWeights(c, "train-repro", 0.1));
-      const lora = initLora(c, { r: 2, alpha: 4, dropout: 0.1, targets: ["q_proj", "v_proj"], useRslora: false }, seed);
+      const lora = initLora(c, { r: 2, alpha: 4, dropout: 0.1, targetModules: ["q_proj", "v_proj"], useRslora: false }, seed);
       await train(model, toyData(8), { epochs: 3, lr: 1e-2, batchSize: 2, seed, dropout: 0.1 }, lora);
       await model.release();
       return [...lora.tensors.values()].map((t) => Buffer.from(t.buffer).toString("hex")).join("");
@@ -85,7 +85,7 @@ describe("training", () => {
     const w = randomLlamaWeights(c, "nan", 0.1);
     w.get("model.layers.1.mlp.up_proj.weight")![3] = Number.NaN;
     const model = new LlamaModel(c, w);
-    const lora = initLora(c, { r: 2, alpha: 4, dropout: 0, targets: ["q_proj", "v_proj"], useRslora: false }, 1);
+    const lora = initLora(c, { r: 2, alpha: 4, dropout: 0, targetModules: ["q_proj", "v_proj"], useRslora: false }, 1);
     const err = await train(model, toyData(4), { epochs: 1, lr: 1e-2, batchSize: 2, seed: 1 }, lora).catch((e) => e);
     expect(err).toBeInstanceOf(TrainingDiverged);
     expect(err.message).toMatch(/diverged at step 1: loss is NaN/);
