@@ -72,7 +72,12 @@ export function bootstrapMeans(values: ArrayLike<number>, rng: Rng, resamples: n
   return means.sort();
 }
 
-export function bootstrapInterval(values: ArrayLike<number>, rng: Rng, resamples = 1000, confidence = 0.95): Interval {
+export function bootstrapInterval(
+  values: ArrayLike<number>,
+  rng: Rng,
+  resamples = 1000,
+  confidence = 0.95,
+): Interval {
   const means = bootstrapMeans(values, rng, resamples);
   const [ql, qm, qh] = intervalPercentiles(confidence);
   return {
@@ -84,7 +89,10 @@ export function bootstrapInterval(values: ArrayLike<number>, rng: Rng, resamples
 }
 
 /** Mean and bootstrap interval of each rouge type's fmeasure. */
-export function aggregateRouge(scores: readonly RougeScores[], opts: BootstrapOptions = {}): Record<RougeType, Interval> {
+export function aggregateRouge(
+  scores: readonly RougeScores[],
+  opts: BootstrapOptions = {},
+): Record<RougeType, Interval> {
   if (scores.length === 0) throw new RangeError("aggregateRouge needs at least one scored pair");
   const root = rngStream(opts.seed ?? 0, opts.name ?? "rouge-bootstrap");
   const out = {} as Record<RougeType, Interval>;

@@ -200,7 +200,8 @@ export function continuationBias(
   if (examples.length === 0) throw new RangeError("continuationBias needs at least one example");
   const results = examples.map((e) => analyseOutput(e, opts));
   const share = (f: (r: ContinuationResult) => boolean) => results.filter(f).length / results.length;
-  const avg = (f: (r: ContinuationResult) => number) => results.reduce((s, r) => s + f(r), 0) / results.length;
+  const avg = (f: (r: ContinuationResult) => number) =>
+    results.reduce((s, r) => s + f(r), 0) / results.length;
   return {
     examples: results,
     rate: share((r) => r.continued),

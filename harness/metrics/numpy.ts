@@ -18,7 +18,8 @@ export class MT19937 {
 
   /** init_genrand, as numpy's legacy `seed(int)`. */
   constructor(seed: number) {
-    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError("numpy seed must be in [0, 2^32)");
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+      throw new RangeError("numpy seed must be in [0, 2^32)");
     const mt = this.mt;
     mt[0] = seed >>> 0;
     for (let i = 1; i < 624; i++) {

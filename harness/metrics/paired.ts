@@ -18,9 +18,10 @@
  *   every d_i's sign with probability 1/2, p = (1 + #{T* ≥ T}) / (1 + M), which is a valid p-value
  *   for any M. T* ≥ T is judged with a relative tolerance so float noise cannot turn ties into misses.
  */
-import { intervalPercentiles, mean, percentile } from "./aggregate.ts";
+
 import type { Rng } from "../rng.ts";
 import { rngStream } from "../rng.ts";
+import { intervalPercentiles, mean, percentile } from "./aggregate.ts";
 
 /** One arm's scores: per seed, per example (a single-seed arm may be a flat array). */
 export type ArmScores = readonly number[] | readonly (readonly number[])[];
@@ -51,7 +52,9 @@ export interface PairedResult {
 }
 
 function seedRows(arm: ArmScores): readonly (readonly number[])[] {
-  return arm.length > 0 && typeof arm[0] === "number" ? [arm as readonly number[]] : (arm as readonly number[][]);
+  return arm.length > 0 && typeof arm[0] === "number"
+    ? [arm as readonly number[]]
+    : (arm as readonly number[][]);
 }
 
 /** Seed-averaged per-example score of one arm; checks every seed scored the same N examples. */
@@ -61,9 +64,11 @@ function exampleMeans(arm: ArmScores, what: string, n?: number): Float64Array {
   const len = n ?? rows[0].length;
   const out = new Float64Array(len);
   rows.forEach((row, k) => {
-    if (row.length !== len) throw new RangeError(`${what}: seed ${k} has ${row.length} examples, expected ${len}`);
+    if (row.length !== len)
+      throw new RangeError(`${what}: seed ${k} has ${row.length} examples, expected ${len}`);
     for (let i = 0; i < len; i++) {
-      if (!Number.isFinite(row[i])) throw new RangeError(`${what}: seed ${k} example ${i} is not a finite number`);
+      if (!Number.isFinite(row[i]))
+        throw new RangeError(`${what}: seed ${k} example ${i} is not a finite number`);
       out[i] += row[i];
     }
   });

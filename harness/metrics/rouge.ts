@@ -102,7 +102,7 @@ export function lcsLength(a: Int32Array, b: Int32Array): number {
     let diag = 0; // table[i-1][j-1]
     for (let j = 1; j <= b.length; j++) {
       const up = row[j];
-      row[j] = ai === b[j - 1] ? diag + 1 : up > row[j - 1] ? up : row[j - 1];
+      row[j] = ai === b[j - 1] ? diag + 1 : Math.max(up, row[j - 1]);
       diag = up;
     }
   }

@@ -54,7 +54,9 @@ describe("numpy legacy RNG port (evaluate's aggregator)", () => {
 
   it("reproduces BootstrapAggregator low/mid/high to 1e-12 (fixtures/numpy_bootstrap.json)", () => {
     type Case = { seed: number; fmeasure: Record<RougeType, number[]>; expected: Record<RougeType, object> };
-    const cases: Case[] = JSON.parse(readFileSync(new URL("fixtures/numpy_bootstrap.json", import.meta.url), "utf8"));
+    const cases: Case[] = JSON.parse(
+      readFileSync(new URL("fixtures/numpy_bootstrap.json", import.meta.url), "utf8"),
+    );
     for (const c of cases) {
       const got = evaluateAggregate(fakeScores(c.fmeasure), c.seed);
       for (const k of ROUGE_TYPES) {

@@ -34,14 +34,22 @@ describe("continuation flag", () => {
   });
 
   it("flags an output that finishes the article's unfinished last sentence (continues-article)", () => {
-    const r = analyseOutput({ prediction: "for the rest of the year. Shops near the quay fear", article: ARTICLE });
+    const r = analyseOutput({
+      prediction: "for the rest of the year. Shops near the quay fear",
+      article: ARTICLE,
+    });
     expect(r.reasons).toEqual(["continues-article"]);
     // the same text after a finished article is not a continuation by this rule
-    expect(analyseOutput({ prediction: "for the rest of the year.", article: `${ARTICLE}.` }).continued).toBe(false);
+    expect(analyseOutput({ prediction: "for the rest of the year.", article: `${ARTICLE}.` }).continued).toBe(
+      false,
+    );
   });
 
   it("flags an output that echoes the article's last words and goes on (continues-article)", () => {
-    const r = analyseOutput({ prediction: "While the bridge is shut, traders expect losses.", article: ARTICLE });
+    const r = analyseOutput({
+      prediction: "While the bridge is shut, traders expect losses.",
+      article: ARTICLE,
+    });
     expect(r.reasons).toEqual(["continues-article"]);
   });
 

@@ -21,9 +21,22 @@ function simulate(rng: Rng, n: number, seedsA: number, seedsB: number, delta: nu
 
 describe("pairedCompare", () => {
   it("averages seeds within each example, allowing different seed counts", () => {
-    const d = pairedDifferences([[1, 2, 3], [3, 2, 1]], [0, 1, 4]);
+    const d = pairedDifferences(
+      [
+        [1, 2, 3],
+        [3, 2, 1],
+      ],
+      [0, 1, 4],
+    );
     expect(Array.from(d)).toEqual([2, 1, -2]);
-    const r = pairedCompare([[1, 2, 3], [3, 2, 1]], [0, 1, 4], { resamples: 100, permutations: 100 });
+    const r = pairedCompare(
+      [
+        [1, 2, 3],
+        [3, 2, 1],
+      ],
+      [0, 1, 4],
+      { resamples: 100, permutations: 100 },
+    );
     expect(r).toMatchObject({ delta: 1 / 3, examples: 3, seedsA: 2, seedsB: 1 });
     expect(() => pairedCompare([[1, 2]], [[1, 2, 3]])).toThrow(/2 examples|expected 2/);
     expect(() => pairedCompare([[1, Number.NaN]], [[1, 2]])).toThrow(/finite/);

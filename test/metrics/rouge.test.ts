@@ -5,9 +5,17 @@ import { rougeTokenize } from "../../harness/metrics/tokenize.ts";
 
 describe("rougeTokenize (rouge_score tokenize.py)", () => {
   it("lowercases and splits on every run of non-[a-z0-9]", () => {
-    expect(rougeTokenize("Hello, World! It's 3,000 U.S.-made")).toEqual(
-      ["hello", "world", "it", "s", "3", "000", "u", "s", "made"],
-    );
+    expect(rougeTokenize("Hello, World! It's 3,000 U.S.-made")).toEqual([
+      "hello",
+      "world",
+      "it",
+      "s",
+      "3",
+      "000",
+      "u",
+      "s",
+      "made",
+    ]);
   });
   it("treats non-ASCII as separators unless it lowercases to ASCII", () => {
     expect(rougeTokenize("Café naïve £5 “hi”")).toEqual(["caf", "na", "ve", "5", "hi"]);
@@ -76,7 +84,9 @@ describe("rougeScore", () => {
 
   it("matches the naive rouge_score transcription on 434 cases (fixtures/rouge_golden.json)", () => {
     type Case = { reference: string | string[]; prediction: string; stem: boolean; scores: RougeScores };
-    const cases: Case[] = JSON.parse(readFileSync(new URL("fixtures/rouge_golden.json", import.meta.url), "utf8"));
+    const cases: Case[] = JSON.parse(
+      readFileSync(new URL("fixtures/rouge_golden.json", import.meta.url), "utf8"),
+    );
     expect(cases.length).toBeGreaterThan(400);
     let worst = 0;
     for (const c of cases) {
