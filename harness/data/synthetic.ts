@@ -111,6 +111,7 @@ const crime: Topic = {
     "A {man} who admitted {act} has been locked up for {years} years by a judge at {court}.",
   ],
   body: [
+    "{name}, {age}, of {town}, [pleaded guilty|admitted the offence|was convicted] at an earlier hearing.",
     "{court} heard that {name} had [planned the crime for months|acted alone|shown no remorse] and [tried to cover his tracks|lied to police|blamed others].",
     "Prosecutor {w_name} told the court the offence had left the victims [shaken|devastated|afraid to leave their homes].",
     "The case was brought after officers from {force} [launched an investigation|were called to an address] in {town} on {day} {date}.",
@@ -491,6 +492,20 @@ function fill(tpl: string, f: Facts, r: Rng): string {
 }
 
 const words = (s: string) => s.split(/\s+/).filter(Boolean).length;
+/** Highlight facts said in other words than the article: the article must state the original. */
+const PARAPHRASE: Record<string, string> = { short: "act" };
+const keysOf = (tpl: string) => [...tpl.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+/** A fact value as a whole word or phrase, any case ("Woman" in a highlight, "woman" in the text). */
+const reCache = new Map<string, RegExp>();
+const wordRe = (v: string) => reCache.get(v) ?? cached(v);
+const cached = (v: string) => {
+  const re = new RegExp(
+    `(^|[^\\p{L}\\p{N}])${v.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}($|[^\\p{L}\\p{N}])`,
+    "iu",
+  );
+  reCache.set(v, re);
+  return re;
+};
 
 /** Facts every topic template may use, derived from the drawn ones. */
 function derived(f: Facts, r: Rng): Facts {
@@ -527,14 +542,42 @@ export function generateArticle(r: Rng): SyntheticArticle {
     if (i % 3 === 1 && quotes.length) pool.push(quotes.shift()!);
   }
   pool.push(...quotes, ...filler);
+
+  // Highlights first: a variant is usable only if every fact it names is stated somewhere in the
+  // lead or the pool; the sentences stating those facts are then kept whatever the length target.
+  const mentions = (text: string, k: string) => wordRe(f[PARAPHRASE[k] ?? k]).test(text);
+  const usable = (tpl: string) => keysOf(tpl).every((k) => [lead, ...pool].some((t) => mentions(t, k)));
+  const slots = topic.highlights.length === 4 && r.next() < 0.5 ? 4 : 3;
+  const chosen = topic.highlights
+    .map((g) => g.filter(usable))
+    .filter((g) => g.length > 0)
+    .slice(0, slots)
+    .map((g) => pick(r, g));
+  const required = new Set<number>();
+  for (const tpl of chosen) {
+    let missing = keysOf(tpl).filter((k) => !mentions(lead, k));
+    while (missing.length) {
+      // The pool sentence stating most of the still-missing facts.
+      let best = -1;
+      let bestHits = 0;
+      pool.forEach((t, i) => {
+        const hits = missing.filter((k) => mentions(t, k)).length;
+        if (hits > bestHits) [best, bestHits] = [i, hits];
+      });
+      required.add(best);
+      missing = missing.filter((k) => !mentions(pool[best], k));
+    }
+  }
+
   const sentences = [cap(lead)];
   let n = words(lead);
-  for (const s of pool) {
-    if (n >= target) break;
-    if (n + words(s) > 400) continue;
+  let reqLeft = [...required].reduce((a, i) => a + words(pool[i]), 0);
+  pool.forEach((s, i) => {
+    if (required.has(i)) reqLeft -= words(s);
+    else if (n >= target || n + words(s) + reqLeft > 400) return;
     sentences.push(cap(s));
     n += words(s);
-  }
+  });
   // Paragraphs of 1-3 sentences: the .story lines.
   const paragraphs: string[] = [];
   for (let i = 0; i < sentences.length; ) {
@@ -542,8 +585,7 @@ export function generateArticle(r: Rng): SyntheticArticle {
     paragraphs.push(sentences.slice(i, i + k).join(" "));
     i += k;
   }
-  const slots = topic.highlights.length === 4 && r.next() < 0.5 ? 4 : 3;
-  const rawHighlights = topic.highlights.slice(0, slots).map((g) => cap(fill(pick(r, g), f, r)));
+  const rawHighlights = chosen.map((tpl) => cap(fill(tpl, f, r)));
   const article = paragraphs.map(fixMissingPeriod).join(" ");
   const highlights = rawHighlights.map(fixMissingPeriod).join("\n");
   const id = createHash("sha1").update(`${article}\n@highlights\n${highlights}`).digest("hex");
