@@ -96,14 +96,40 @@ export function trainBpe(
   return { vocab, merges };
 }
 
+const rankCache = new WeakMap<BpeModel, Map<string, number>>();
+function ranksOf(model: BpeModel): Map<string, number> {
+  let r = rankCache.get(model);
+  if (!r) {
+    // Training never emits a pair twice (once merged, it cannot reappear), so ranks are unique.
+    r = new Map(model.merges.map(([a, b], i) => [`${a} ${b}`, i]));
+    rankCache.set(model, r);
+  }
+  return r;
+}
+
 /**
  * Reference encoder, written independently of @huggingface/tokenizers: repeatedly merge the
  * lowest-rank adjacent pair (leftmost on ties), then map symbols to ids, falling back to UTF-8
- * byte tokens for characters outside the vocabulary. No special tokens are added.
+ * byte tokens for characters outside the vocabulary. No special tokens are added. Text is cut
+ * before each "▁" first: no merge has "▁" in its right half, so no merge spans a cut.
  */
 export function referenceEncode(model: BpeModel, text: string): number[] {
-  const ranks = new Map(model.merges.map(([a, b], i) => [`${a} ${b}`, i]));
-  const syms = [...normalize(text)];
+  const ids: number[] = [];
+  for (const word of normalize(text).split(/(?=\u2581)/u)) ids.push(...encodeWord(model, word));
+  return ids;
+}
+
+const wordCache = new WeakMap<BpeModel, Map<string, number[]>>();
+function encodeWord(model: BpeModel, word: string): number[] {
+  let cache = wordCache.get(model);
+  if (!cache) {
+    cache = new Map();
+    wordCache.set(model, cache);
+  }
+  const hit = cache.get(word);
+  if (hit) return hit;
+  const ranks = ranksOf(model);
+  const syms = [...word];
   for (;;) {
     let best = -1;
     let bestRank = Infinity;
@@ -123,6 +149,7 @@ export function referenceEncode(model: BpeModel, text: string): number[] {
     if (id !== undefined) ids.push(id);
     else for (const b of new TextEncoder().encode(s)) ids.push(model.vocab.get(byteToken(b))!);
   }
+  cache.set(word, ids);
   return ids;
 }
 
