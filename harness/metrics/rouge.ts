@@ -9,12 +9,14 @@
  * - rougeLsum splits both texts on "\n" only (rouge_score adds no newlines; evaluate passes text as-is),
  *   drops empty lines, takes the union LCS of each reference line against every prediction line, and
  *   counts each token at most as often as it occurs on either side (ROUGE 1.5.5's double-count guard);
- * - the LCS read-out breaks ties like rouge_score's _backtrack_norec, which decides which reference
- *   tokens enter the union (see lcsMarks);
+ * - the LCS read-out breaks ties like rouge_score's _backtrack_norec (on a mismatch it steps back in
+ *   the prediction only when table[i][j-1] > table[i-1][j], else in the reference), which decides
+ *   which reference tokens enter the union (lcs.ts);
  * - several references: score each, keep per rouge type the first with the highest fmeasure
  *   (score_multi's np.argmax).
  */
-import { rougeTokenIds } from "./tokenize.ts";
+import { lcsLength, unionLcsMarks } from "./lcs.ts";
+import { rougeTokenIds, vocabSize } from "./tokenize.ts";
 
 export const ROUGE_TYPES = ["rouge1", "rouge2", "rougeL", "rougeLsum"] as const;
 export type RougeType = (typeof ROUGE_TYPES)[number];
@@ -50,23 +52,43 @@ function score(hits: number, predCount: number, refCount: number): Score {
 
 const ZERO: Readonly<Score> = Object.freeze({ precision: 0, recall: 0, fmeasure: 0 });
 
-/** A text tokenized once for every rouge type: whole-text ids and per-line ids. */
+/** A text tokenized once for every rouge type: per-line ids, and their concatenation. */
 interface Prepared {
   tokens: Int32Array;
   lines: Int32Array[];
 }
 
 function prepare(text: string, stem: boolean): Prepared {
+  // A token never spans "\n", so the whole text's tokens are the lines' tokens in order.
   const lines = text
     .split("\n")
     .filter((l) => l.length > 0)
     .map((l) => rougeTokenIds(l, stem));
-  return { tokens: rougeTokenIds(text, stem), lines };
+  let n = 0;
+  for (const l of lines) n += l.length;
+  const tokens = new Int32Array(n);
+  n = 0;
+  for (const l of lines) {
+    tokens.set(l, n);
+    n += l.length;
+  }
+  return { tokens, lines };
+}
+
+/** Per-token-id scratch counters (zero between calls). */
+let countA = new Int32Array(1024);
+let countB = new Int32Array(1024);
+
+function ensureCounters(): void {
+  const need = vocabSize();
+  if (countA.length < need) {
+    countA = new Int32Array(Math.max(need, countA.length * 2));
+    countB = new Int32Array(countA.length);
+  }
 }
 
 function ngramKey(t: Int32Array, i: number, n: number): number | string {
-  if (n === 1) return t[i];
-  if (n === 2) return t[i] * 67108864 + t[i + 1]; // ids < 2^26 (tokenize.ts)
+  if (n === 2) return t[i] * 67108864 + t[i + 1]; // exact: ids < 2^26 (tokenize.ts)
   return t.subarray(i, i + n).join(",");
 }
 
@@ -74,88 +96,41 @@ function ngramKey(t: Int32Array, i: number, n: number): number | string {
 export function ngramScore(ref: Int32Array, pred: Int32Array, n: number): Score {
   const refCount = Math.max(ref.length - n + 1, 0);
   const predCount = Math.max(pred.length - n + 1, 0);
-  const left = new Map<number | string, number>();
-  for (let i = 0; i < refCount; i++) {
-    const k = ngramKey(ref, i, n);
-    left.set(k, (left.get(k) ?? 0) + 1);
-  }
+  ensureCounters();
+  const inRef = countA;
+  for (let i = 0; i < refCount; i++) inRef[ref[i]]++; // first tokens of the reference n-grams
   let hits = 0;
-  for (let i = 0; i < predCount; i++) {
-    const k = ngramKey(pred, i, n);
-    const c = left.get(k);
-    if (c) {
-      hits++;
-      left.set(k, c - 1);
+  if (n === 1) {
+    for (let i = 0; i < predCount; i++) {
+      if (inRef[pred[i]] > 0) {
+        hits++;
+        inRef[pred[i]]--;
+      }
+    }
+  } else {
+    const left = new Map<number | string, number>();
+    for (let i = 0; i < refCount; i++) {
+      const k = ngramKey(ref, i, n);
+      left.set(k, (left.get(k) ?? 0) + 1);
+    }
+    for (let i = 0; i < predCount; i++) {
+      if (inRef[pred[i]] === 0) continue; // cannot match: skip building the key
+      const k = ngramKey(pred, i, n);
+      const c = left.get(k);
+      if (c) {
+        hits++;
+        left.set(k, c - 1);
+      }
     }
   }
+  for (let i = 0; i < refCount; i++) inRef[ref[i]] = 0;
   return score(hits, Math.max(predCount, 1), Math.max(refCount, 1));
-}
-
-let row = new Int32Array(0);
-
-/** LCS length with one DP row (the table's values, without keeping the table). */
-export function lcsLength(a: Int32Array, b: Int32Array): number {
-  if (row.length < b.length + 1) row = new Int32Array(b.length + 1);
-  row.fill(0, 0, b.length + 1);
-  for (let i = 0; i < a.length; i++) {
-    const ai = a[i];
-    let diag = 0; // table[i-1][j-1]
-    for (let j = 1; j <= b.length; j++) {
-      const up = row[j];
-      row[j] = ai === b[j - 1] ? diag + 1 : Math.max(up, row[j - 1]);
-      diag = up;
-    }
-  }
-  return row[b.length];
 }
 
 /** _score_lcs */
 export function lcsScore(ref: Int32Array, pred: Int32Array): Score {
   if (ref.length === 0 || pred.length === 0) return { ...ZERO };
   return score(lcsLength(ref, pred), pred.length, ref.length);
-}
-
-let table = new Int32Array(0);
-
-/**
- * Mark in `marks` the reference positions of one LCS of ref and can, read out exactly like
- * rouge_score's _backtrack_norec: from the end, take a match when the tokens are equal; otherwise
- * step back in the candidate only when table[i][j-1] > table[i-1][j], else step back in the reference
- * (ties step back in the reference).
- */
-function lcsMarks(ref: Int32Array, can: Int32Array, marks: Uint8Array): void {
-  const rows = ref.length;
-  const cols = can.length;
-  if (rows === 0 || cols === 0) return;
-  const w = cols + 1;
-  if (table.length < (rows + 1) * w) table = new Int32Array((rows + 1) * w);
-  const t = table;
-  t.fill(0, 0, w);
-  for (let i = 1; i <= rows; i++) {
-    const r = ref[i - 1];
-    const at = i * w;
-    const above = at - w;
-    t[at] = 0;
-    for (let j = 1; j <= cols; j++) {
-      t[at + j] = r === can[j - 1] ? t[above + j - 1] + 1 : Math.max(t[above + j], t[at + j - 1]);
-    }
-  }
-  let i = rows;
-  let j = cols;
-  while (i > 0 && j > 0) {
-    if (ref[i - 1] === can[j - 1]) {
-      marks[i - 1] = 1;
-      i--;
-      j--;
-    } else if (t[i * w + j - 1] > t[(i - 1) * w + j]) j--;
-    else i--;
-  }
-}
-
-function countTokens(lines: Int32Array[]): Map<number, number> {
-  const counts = new Map<number, number>();
-  for (const l of lines) for (const t of l) counts.set(t, (counts.get(t) ?? 0) + 1);
-  return counts;
 }
 
 /** _summary_level_lcs: union LCS per reference line, each token counted at most as often as it occurs. */
@@ -166,24 +141,26 @@ export function summaryLcsScore(refLines: Int32Array[], predLines: Int32Array[])
   for (const l of refLines) m += l.length;
   for (const l of predLines) n += l.length;
   if (m === 0 || n === 0) return { ...ZERO };
-  const leftRef = countTokens(refLines);
-  const leftPred = countTokens(predLines);
+  ensureCounters();
+  const leftRef = countA;
+  const leftPred = countB;
+  for (const l of refLines) for (const t of l) leftRef[t]++;
+  for (const l of predLines) for (const t of l) leftPred[t]++;
   let hits = 0;
   for (const r of refLines) {
     const marks = new Uint8Array(r.length); // the union, as a sorted set of reference positions
-    for (const c of predLines) lcsMarks(r, c, marks);
+    unionLcsMarks(r, predLines, marks);
     for (let i = 0; i < r.length; i++) {
-      if (!marks[i]) continue;
       const tok = r[i];
-      const cp = leftPred.get(tok) ?? 0;
-      const cr = leftRef.get(tok) ?? 0;
-      if (cp > 0 && cr > 0) {
+      if (marks[i] && leftPred[tok] > 0 && leftRef[tok] > 0) {
         hits++;
-        leftPred.set(tok, cp - 1);
-        leftRef.set(tok, cr - 1);
+        leftPred[tok]--;
+        leftRef[tok]--;
       }
     }
   }
+  for (const l of refLines) for (const t of l) leftRef[t] = 0;
+  for (const l of predLines) for (const t of l) leftPred[t] = 0;
   return score(hits, n, m);
 }
 
