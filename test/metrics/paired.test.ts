@@ -60,32 +60,32 @@ describe("pairedCompare", () => {
   // Simulation checks. Each is deterministic (seeded); the bands say how far a correct method can
   // land from nominal by chance: ±3 binomial standard errors, plus for the percentile bootstrap a
   // known small-sample under-coverage allowance of 1.5 points at N=40.
-  it("bootstrap CI covers the true Δ about 95% of the time (1000 simulated studies)", () => {
+  it("bootstrap CI covers the true Δ about 95% of the time (800 simulated studies)", () => {
     const rng = rngStream(2024, "coverage");
-    const sims = 1000;
+    const sims = 800;
     let covered = 0;
     for (let s = 0; s < sims; s++) {
       const { a, b } = simulate(rng, 40, 3, 1, 0.02);
-      const ci = bootstrapMeanCI(pairedDifferences(a, b), rng, 400);
+      const ci = bootstrapMeanCI(pairedDifferences(a, b), rng, 300);
       if (ci.low <= 0.02 && 0.02 <= ci.high) covered++;
     }
-    const se = Math.sqrt((0.95 * 0.05) / sims); // 0.0069
+    const se = Math.sqrt((0.95 * 0.05) / sims); // 0.0077
     expect(covered / sims).toBeGreaterThan(0.95 - 0.015 - 3 * se);
     expect(covered / sims).toBeLessThan(0.95 + 3 * se);
   });
 
-  it("permutation test has size ≈ 5% (and ≈ 20%) under the null (2000 simulated studies)", () => {
+  it("permutation test has size ≈ 5% (and ≈ 20%) under the null (1500 simulated studies)", () => {
     const rng = rngStream(2024, "size");
-    const sims = 2000;
+    const sims = 1500;
     let at05 = 0;
     let at20 = 0;
     for (let s = 0; s < sims; s++) {
       const { a, b } = simulate(rng, 40, 2, 2, 0);
-      const p = signFlipPValue(pairedDifferences(a, b), rng, 500);
+      const p = signFlipPValue(pairedDifferences(a, b), rng, 400);
       if (p <= 0.05) at05++;
       if (p <= 0.2) at20++;
     }
-    const band = (alpha: number) => 3 * Math.sqrt((alpha * (1 - alpha)) / sims); // 0.0146, 0.0268
+    const band = (alpha: number) => 3 * Math.sqrt((alpha * (1 - alpha)) / sims); // 0.0169, 0.0310
     expect(Math.abs(at05 / sims - 0.05)).toBeLessThan(band(0.05));
     expect(Math.abs(at20 / sims - 0.2)).toBeLessThan(band(0.2));
   });
