@@ -12,10 +12,19 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: "loss and LoRA gradients for one sequence (JSON)",
     load: () => import("./engine/commands/loss-grad.ts"),
   },
-  train: { summary: "fine-tune a LoRA adapter on prompt/completion JSONL", load: () => import("./engine/commands/train.ts") },
+  train: {
+    summary: "fine-tune a LoRA adapter on prompt/completion JSONL",
+    load: () => import("./engine/commands/train.ts"),
+  },
   generate: { summary: "generate text from a prompt", load: () => import("./engine/commands/generate.ts") },
-  perf: { summary: "engine throughput benchmark → reports/perf.json", load: () => import("./engine/commands/perf.ts") },
-  bench: { summary: "run the study on a profile (default: tiny)", load: () => import("./engine/commands/bench.ts") },
+  perf: {
+    summary: "engine throughput benchmark → reports/perf.json",
+    load: () => import("./engine/commands/perf.ts"),
+  },
+  rouge: {
+    summary: "ROUGE of prediction/reference pairs (JSON)",
+    load: () => import("./metrics/command.ts"),
+  },
 };
 
 function usage(): string {

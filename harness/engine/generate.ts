@@ -18,7 +18,11 @@ export interface GenerateOptions {
 }
 
 /** New tokens for each prompt (EOS included when produced, nothing after it). */
-export async function generate(model: LlamaModel, prompts: number[][], opts: GenerateOptions): Promise<number[][]> {
+export async function generate(
+  model: LlamaModel,
+  prompts: number[][],
+  opts: GenerateOptions,
+): Promise<number[][]> {
   const B = prompts.length;
   if (B === 0) return [];
   const pad = opts.padTokenId ?? opts.eosTokenIds[0] ?? 0;
@@ -30,7 +34,7 @@ export async function generate(model: LlamaModel, prompts: number[][], opts: Gen
     let n = 0;
     return m.map((real) => (real ? n++ : 1));
   });
-  const next = positions.map((p, b) => prompts[b].length);
+  const next = prompts.map((p) => p.length);
   const out: number[][] = prompts.map(() => []);
   const done = new Array(B).fill(false);
   const rng = opts.sampling ? rngStream(opts.sampling.seed, "sampling") : null;

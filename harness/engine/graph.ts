@@ -7,7 +7,15 @@
  * Gradients are built only along paths from tensors marked trainable: a frozen weight never gets a
  * weight-gradient product.
  */
-import { type AttrValue, attribute, type Dim, type DType, encodeModel, tensorProto, valueInfo } from "./onnx.ts";
+import {
+  type AttrValue,
+  attribute,
+  type Dim,
+  type DType,
+  encodeModel,
+  tensorProto,
+  valueInfo,
+} from "./onnx.ts";
 
 export type { Dim, DType } from "./onnx.ts";
 
@@ -86,7 +94,13 @@ export class Graph {
     return outputs;
   }
 
-  private node1(op: string, inputs: (T | null)[], dtype: DType, shape: readonly Dim[], attrs?: Record<string, AttrValue>) {
+  private node1(
+    op: string,
+    inputs: (T | null)[],
+    dtype: DType,
+    shape: readonly Dim[],
+    attrs?: Record<string, AttrValue>,
+  ) {
     return this.node(op, inputs, [{ dtype, shape }], attrs)[0];
   }
 
@@ -124,7 +138,12 @@ export class Graph {
     let t: T;
     if (d.includes("*")) {
       const parts = d.split("*");
-      t = parts.slice(1).reduce((acc, p) => this.node1("Mul", [acc, this.dimTensor(p)], "int64", [1]), this.dimTensor(parts[0]));
+      t = parts
+        .slice(1)
+        .reduce(
+          (acc, p) => this.node1("Mul", [acc, this.dimTensor(p)], "int64", [1]),
+          this.dimTensor(parts[0]),
+        );
     } else if (/^\d+$/.test(d)) {
       t = this.ints([Number(d)]);
     } else {
@@ -138,12 +157,24 @@ export class Graph {
 
   private shapeTensor(dims: readonly Dim[]): T {
     if (dims.every((d) => typeof d === "number")) return this.ints(dims as number[]);
-    return this.node1("Concat", dims.map((d) => this.dimTensor(d)), "int64", [dims.length], { axis: 0 });
+    return this.node1(
+      "Concat",
+      dims.map((d) => this.dimTensor(d)),
+      "int64",
+      [dims.length],
+      { axis: 0 },
+    );
   }
 
   toBytes(): Uint8Array {
     return encodeModel(
-      { name: "lora_bench", node: this.nodes, input: this.inputInfos, output: this.outputInfos, initializer: this.inits },
+      {
+        name: "lora_bench",
+        node: this.nodes,
+        input: this.inputInfos,
+        output: this.outputInfos,
+        initializer: this.inits,
+      },
       OPSET,
     );
   }
@@ -200,7 +231,10 @@ export class Graph {
         case "Sub":
           return [need[0] ? ub(dy, a.shape) : undefined, need[1] ? ub(this.neg(dy), b.shape) : undefined];
         case "Mul":
-          return [need[0] ? ub(this.mul(dy, b), a.shape) : undefined, need[1] ? ub(this.mul(dy, a), b.shape) : undefined];
+          return [
+            need[0] ? ub(this.mul(dy, b), a.shape) : undefined,
+            need[1] ? ub(this.mul(dy, a), b.shape) : undefined,
+          ];
         case "Div":
           return [
             need[0] ? ub(this.div(dy, b), a.shape) : undefined,
@@ -251,7 +285,9 @@ export class Graph {
   /** 1/sqrt(x), the RMSNorm denominator. d/dx = -0.5 · y³. */
   rsqrt(x: T): T {
     const y = this.node1("Reciprocal", [this.node1("Sqrt", [x], x.dtype, x.shape)], x.dtype, x.shape);
-    this.record([x], [y], ([dy]) => [dy && this.mul(dy, this.mul(this.scalar(-0.5), this.mul(y, this.mul(y, y))))]);
+    this.record([x], [y], ([dy]) => [
+      dy && this.mul(dy, this.mul(this.scalar(-0.5), this.mul(y, this.mul(y, y)))),
+    ]);
     return y;
   }
 
@@ -277,7 +313,14 @@ export class Graph {
 
   /** Broadcast g (reduced over `axes`) back to x's shape. */
   private expandBack(g: T, x: T, axes: number[], keepdims: boolean): T {
-    const kept = keepdims ? g : this.node1("Unsqueeze", [g, this.ints(axes)], g.dtype, x.shape.map((d, i) => (axes.includes(i) ? 1 : d)));
+    const kept = keepdims
+      ? g
+      : this.node1(
+          "Unsqueeze",
+          [g, this.ints(axes)],
+          g.dtype,
+          x.shape.map((d, i) => (axes.includes(i) ? 1 : d)),
+        );
     return this.node1("Expand", [kept, this.shapeTensor(x.shape)], x.dtype, x.shape);
   }
 
@@ -296,7 +339,9 @@ export class Graph {
       return n * d;
     }, 1);
     const y = this.reduce("ReduceMean", x, ax, keepdims);
-    this.record([x], [y], ([dy]) => [dy && this.expandBack(this.mul(dy, this.scalar(1 / count)), x, ax, keepdims)]);
+    this.record([x], [y], ([dy]) => [
+      dy && this.expandBack(this.mul(dy, this.scalar(1 / count)), x, ax, keepdims),
+    ]);
     return y;
   }
 
@@ -384,12 +429,15 @@ export class Graph {
   concat(xs: T[], axis: number): T {
     const ax = axis < 0 ? axis + xs[0].shape.length : axis;
     const sizes = xs.map((x) => x.shape[ax]);
-    const total = sizes.every((s) => typeof s === "number") ? (sizes as number[]).reduce((a, b) => a + b, 0) : sizes.join("+");
+    const total = sizes.every((s) => typeof s === "number")
+      ? (sizes as number[]).reduce((a, b) => a + b, 0)
+      : sizes.join("+");
     const shape = xs[0].shape.map((d, i) => (i === ax ? total : d));
     const y = this.node1("Concat", xs, xs[0].dtype, shape, { axis: ax });
     this.record(xs, [y], ([dy]) => {
       if (!dy) return [];
-      if (!sizes.every((s) => typeof s === "number")) throw new Error("graph: concat gradient needs static sizes");
+      if (!sizes.every((s) => typeof s === "number"))
+        throw new Error("graph: concat gradient needs static sizes");
       const parts = this.node(
         "Split",
         [dy, this.ints(sizes as number[])],
@@ -414,7 +462,9 @@ export class Graph {
     const build = (v: T) => {
       const lo = this.slice(v, -1, 0, d / 2);
       const hi = this.slice(v, -1, d / 2, d);
-      return this.node1("Concat", [this.node1("Neg", [hi], v.dtype, hi.shape), lo], v.dtype, v.shape, { axis: -1 });
+      return this.node1("Concat", [this.node1("Neg", [hi], v.dtype, hi.shape), lo], v.dtype, v.shape, {
+        axis: -1,
+      });
     };
     const y = build(x);
     this.record([x], [y], ([dy]) => [dy && this.node1("Neg", [build(dy)], dy.dtype, dy.shape)]);
@@ -437,7 +487,10 @@ export class Graph {
 
   zerosLike(x: T): T {
     const shape = this.shapeTensor(x.shape);
-    const zero = x.dtype === "float64" ? { name: "value", dataType: 11, dims: [1], doubleData: [0] } : { name: "value", dataType: 1, dims: [1], floatData: [0] };
+    const zero =
+      x.dtype === "float64"
+        ? { name: "value", dataType: 11, dims: [1], doubleData: [0] }
+        : { name: "value", dataType: 1, dims: [1], floatData: [0] };
     return this.node1("ConstantOfShape", [shape], x.dtype, x.shape, { value: zero });
   }
 
@@ -454,12 +507,26 @@ export class Graph {
     const picked = this.node1("GatherElements", [logp, idx], logits.dtype, [M, 1], { axis: 1 });
     const w2 = this.node1("Unsqueeze", [weights, this.ints([-1])], weights.dtype, [M, 1]);
     const nll = this.node1("Mul", [picked, w2], logits.dtype, [M, 1]);
-    const loss = this.node1("Neg", [this.node1("ReduceSum", [nll, this.ints([0, 1])], logits.dtype, [], { keepdims: 0 })], logits.dtype, []);
+    const loss = this.node1(
+      "Neg",
+      [this.node1("ReduceSum", [nll, this.ints([0, 1])], logits.dtype, [], { keepdims: 0 })],
+      logits.dtype,
+      [],
+    );
     this.record([logits], [loss], ([dl]) => {
       if (!dl) return [];
       const p = this.node1("Exp", [logp], logits.dtype, logits.shape);
-      const onehotF = this.node1("OneHot", [labels, this.ints([V as number]), this.const([0, 1], "float32")], "float32", [M, V], { axis: -1 });
-      const onehot = logits.dtype === "float32" ? onehotF : this.node1("Cast", [onehotF], logits.dtype, [M, V], { to: 11 });
+      const onehotF = this.node1(
+        "OneHot",
+        [labels, this.ints([V as number]), this.const([0, 1], "float32")],
+        "float32",
+        [M, V],
+        { axis: -1 },
+      );
+      const onehot =
+        logits.dtype === "float32"
+          ? onehotF
+          : this.node1("Cast", [onehotF], logits.dtype, [M, V], { to: 11 });
       const diff = this.node1("Sub", [p, onehot], logits.dtype, logits.shape);
       const scale = this.node1("Mul", [w2, dl], logits.dtype, [M, 1]);
       return [this.node1("Mul", [diff, scale], logits.dtype, logits.shape)];
@@ -496,7 +563,8 @@ function broadcastShape(a: readonly Dim[], b: readonly Dim[]): Dim[] {
     const y = b[b.length - n + i] ?? 1;
     if (x === y || y === 1) out.push(x);
     else if (x === 1) out.push(y);
-    else if (typeof x === "number" && typeof y === "number") throw new Error(`graph: cannot broadcast [${a}] with [${b}]`);
+    else if (typeof x === "number" && typeof y === "number")
+      throw new Error(`graph: cannot broadcast [${a}] with [${b}]`);
     else out.push(typeof x === "number" ? x : y);
   }
   return out;

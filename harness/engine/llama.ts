@@ -155,7 +155,8 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
   }
 
   const head = c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
-  const logitsOf = (hidden: T) => g.linear(rmsNorm(hidden, w("model.norm.weight", [H])), w(head, [c.vocabSize, H]));
+  const logitsOf = (hidden: T) =>
+    g.linear(rmsNorm(hidden, w("model.norm.weight", [H])), w(head, [c.vocabSize, H]));
 
   if (spec.kind === "logits") {
     g.output(logitsOf(h), "logits");

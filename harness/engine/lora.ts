@@ -63,7 +63,12 @@ export function initLora(c: LlamaConfig, s: LoraSettings, seed: number | string)
  * Inverted-dropout masks for one micro-batch: each entry is 0 with probability p, else 1/(1−p).
  * Drawn from a fast generator seeded by the named stream, because a TinyLlama step needs ~10⁸ draws.
  */
-export function dropoutMasks(inputs: [string, number][], rows: number, p: number, rng: Rng): Map<string, Float32Array> {
+export function dropoutMasks(
+  inputs: [string, number][],
+  rows: number,
+  p: number,
+  rng: Rng,
+): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   const keep = 1 / (1 - p);
   for (const [key, inF] of inputs) {

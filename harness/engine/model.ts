@@ -48,7 +48,10 @@ export class LlamaModel {
     if (!s) {
       s = (async () => {
         const graph = buildLlamaGraph({ ...spec, config: this.config, float: this.float });
-        const session = await Session.create(graph.bytes, { ...this.opts, float64: this.float === "float64" });
+        const session = await Session.create(graph.bytes, {
+          ...this.opts,
+          float64: this.float === "float64",
+        });
         return { session, graph };
       })();
       this.sessions.set(key, s);
@@ -156,13 +159,18 @@ export class LlamaModel {
 
   /** Logits at every position of one or more sequences: [row][position][vocab]. */
   async logits(rows: number[][], lora?: LoraTensors): Promise<Float64Array[][]> {
-    const { session } = await this.session({ kind: "logits", lora: lora && { ...lora.spec, dropout: false } });
+    const { session } = await this.session({
+      kind: "logits",
+      lora: lora && { ...lora.spec, dropout: false },
+    });
     const { feeds, T, lens } = this.causalFeeds(rows);
     const out = await session.run({ ...feeds, ...this.paramFeeds(session, lora) });
     const data = out.logits.data as FArr;
     const V = this.config.vocabSize;
     return rows.map((_, b) =>
-      Array.from({ length: lens[b] }, (_, t) => Float64Array.from(data.subarray((b * T + t) * V, (b * T + t + 1) * V))),
+      Array.from({ length: lens[b] }, (_, t) =>
+        Float64Array.from(data.subarray((b * T + t) * V, (b * T + t + 1) * V)),
+      ),
     );
   }
 
@@ -200,7 +208,10 @@ export class LlamaModel {
         if (!name.startsWith("dropout.")) continue;
         const m = opts.masks.get(name);
         if (!m) throw new Error(`missing dropout mask ${name}`);
-        feeds[name] = { data: this.cast(m), dims: [batch.inputIds.length * T, m.length / (batch.inputIds.length * T)] };
+        feeds[name] = {
+          data: this.cast(m),
+          dims: [batch.inputIds.length * T, m.length / (batch.inputIds.length * T)],
+        };
       }
     }
     const out = await session.run({ ...feeds, ...this.paramFeeds(session, opts.lora) });
@@ -229,7 +240,10 @@ export class LlamaModel {
     positions: number[][],
     lora?: LoraTensors,
   ): Promise<{ logits: FArr; cache: KvCache }> {
-    const { session } = await this.session({ kind: "decode", lora: lora && { ...lora.spec, dropout: false } });
+    const { session } = await this.session({
+      kind: "decode",
+      lora: lora && { ...lora.spec, dropout: false },
+    });
     const c = this.config;
     const B = rows.length;
     const S = rows[0].length;
@@ -241,7 +255,10 @@ export class LlamaModel {
       input_ids: { data: ids, dims: [B, S] },
       rope_cos: { data: cos, dims: [B, S, c.headDim] },
       rope_sin: { data: sin, dims: [B, S, c.headDim] },
-      attn_bias: { data: this.bias(B, S, K, (b, s, k) => k <= P + s && keyMask[b][k]), dims: [B, 1, 1, S, K] },
+      attn_bias: {
+        data: this.bias(B, S, K, (b, s, k) => k <= P + s && keyMask[b][k]),
+        dims: [B, 1, 1, S, K],
+      },
       ...this.paramFeeds(session, lora),
     };
     const kvDims = [B, c.numKvHeads, P, c.headDim];

@@ -22,7 +22,13 @@ export function elemType(d: DType): number {
   return ELEM[d];
 }
 
-export type AttrValue = number | number[] | string | { float: number } | { floats: number[] } | onnxProto.onnx.ITensorProto;
+export type AttrValue =
+  | number
+  | number[]
+  | string
+  | { float: number }
+  | { floats: number[] }
+  | onnxProto.onnx.ITensorProto;
 
 export function attribute(name: string, v: AttrValue): onnxProto.onnx.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;

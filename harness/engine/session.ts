@@ -53,7 +53,10 @@ export class Session {
     readonly device: Device,
   ) {}
 
-  static async create(model: Uint8Array, opts: SessionOptions & { float64?: boolean } = {}): Promise<Session> {
+  static async create(
+    model: Uint8Array,
+    opts: SessionOptions & { float64?: boolean } = {},
+  ): Promise<Session> {
     const device = opts.device ?? "cpu";
     assertDevice(device);
     const inner = await ort.InferenceSession.create(model, {
@@ -70,7 +73,8 @@ export class Session {
 
   async run(feeds: Record<string, FeedTensor>, outputs?: string[]): Promise<Record<string, ort.Tensor>> {
     const t: Record<string, ort.Tensor> = {};
-    for (const [name, f] of Object.entries(feeds)) t[name] = new ort.Tensor(typeOf(f.data), f.data as never, f.dims);
+    for (const [name, f] of Object.entries(feeds))
+      t[name] = new ort.Tensor(typeOf(f.data), f.data as never, f.dims);
     return outputs ? this.inner.run(t, outputs) : this.inner.run(t);
   }
 

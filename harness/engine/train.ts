@@ -135,7 +135,9 @@ export async function train(
   let micro = 0;
 
   for (let epoch = 0; epoch < opts.epochs; epoch++) {
-    const order = rngStream(opts.seed, "data-order").child(`epoch-${epoch}`).shuffle(data.map((_, i) => i));
+    const order = rngStream(opts.seed, "data-order")
+      .child(`epoch-${epoch}`)
+      .shuffle(data.map((_, i) => i));
     const batches: number[][] = [];
     for (let i = 0; i < order.length; i += opts.batchSize) batches.push(order.slice(i, i + opts.batchSize));
     for (let g0 = 0; g0 < batches.length; g0 += accum) {
@@ -147,11 +149,20 @@ export async function train(
         const rows = b.map((i) => data[i]);
         const T = Math.max(...rows.map((r) => r.inputIds.length));
         const masks = dropoutInputs.length
-          ? dropoutMasks(dropoutInputs, rows.length * T, dropout, rngStream(opts.seed, "dropout").child(`micro-${micro}`))
+          ? dropoutMasks(
+              dropoutInputs,
+              rows.length * T,
+              dropout,
+              rngStream(opts.seed, "dropout").child(`micro-${micro}`),
+            )
           : undefined;
         micro += 1;
         const out = await model.lossAndGrads(
-          { inputIds: rows.map((r) => r.inputIds), labels: rows.map((r) => r.labels), normaliser: Math.max(1, labelTokens) },
+          {
+            inputIds: rows.map((r) => r.inputIds),
+            labels: rows.map((r) => r.labels),
+            normaliser: Math.max(1, labelTokens),
+          },
           { lora, trainable, masks },
         );
         loss += out.loss;
@@ -163,7 +174,9 @@ export async function train(
         }
       }
       if (!Number.isFinite(loss)) throw new TrainingDiverged(step + 1, `loss is ${loss}`);
-      const gradNorm = Math.sqrt([...grads.values()].reduce((s, g) => s + g.reduce((a, x) => a + x * x, 0), 0));
+      const gradNorm = Math.sqrt(
+        [...grads.values()].reduce((s, g) => s + g.reduce((a, x) => a + x * x, 0), 0),
+      );
       if (!Number.isFinite(gradNorm)) throw new TrainingDiverged(step + 1, `gradient norm is ${gradNorm}`);
       const maxNorm = opts.maxGradNorm ?? 1;
       if (maxNorm > 0) {

@@ -8,8 +8,17 @@ describe("generation", () => {
     const c = tinyConfig({ vocabSize: 64 });
     // Larger weights give peaked, non-degenerate next-token distributions.
     const model = new LlamaModel(c, weightsF64(c, "gen", 0.6));
-    const lora = randomLora(c, { r: 2, alpha: 4, dropout: 0, targetModules: ["q_proj", "v_proj"], useRslora: false }, "gen-l");
-    const prompts = [[1, 5, 9, 13, 2 + 20, 40], [1, 7], [1, 33, 34, 35, 36, 37, 38, 39, 40, 41], [1, 3, 3]];
+    const lora = randomLora(
+      c,
+      { r: 2, alpha: 4, dropout: 0, targetModules: ["q_proj", "v_proj"], useRslora: false },
+      "gen-l",
+    );
+    const prompts = [
+      [1, 5, 9, 13, 2 + 20, 40],
+      [1, 7],
+      [1, 33, 34, 35, 36, 37, 38, 39, 40, 41],
+      [1, 3, 3],
+    ];
     for (const l of [undefined, lora]) {
       const cached = await generate(model, prompts, { maxNewTokens: 12, eosTokenIds: [2], lora: l });
       for (let b = 0; b < prompts.length; b++) {
@@ -36,11 +45,18 @@ describe("generation", () => {
     const c = tinyConfig({ vocabSize: 64 });
     const model = new LlamaModel(c, weightsF64(c, "gen-sample", 0.2));
     const run = (seed: number) =>
-      generate(model, [[1, 4, 8], [1, 2]], {
-        maxNewTokens: 16,
-        eosTokenIds: [],
-        sampling: { temperature: 1.5, topP: 0.95, seed },
-      });
+      generate(
+        model,
+        [
+          [1, 4, 8],
+          [1, 2],
+        ],
+        {
+          maxNewTokens: 16,
+          eosTokenIds: [],
+          sampling: { temperature: 1.5, topP: 0.95, seed },
+        },
+      );
     expect(await run(1)).toEqual(await run(1));
     expect(await run(1)).not.toEqual(await run(2));
     await model.release();

@@ -35,7 +35,11 @@ describe("Llama forward vs an independent naive implementation (fp64)", () => {
   it("matches with LoRA on every target, and merged == unmerged", async () => {
     const c = tinyConfig();
     const w = weightsF64(c, "fwd-lora");
-    const lora = randomLora(c, { r: 3, alpha: 6, dropout: 0, targetModules: ALL, useRslora: true }, "fwd-lora-a");
+    const lora = randomLora(
+      c,
+      { r: 3, alpha: 6, dropout: 0, targetModules: ALL, useRslora: true },
+      "fwd-lora-a",
+    );
     const model = new LlamaModel(c, w);
     const ids = [1, 4, 9, 16, 25, 36];
     const [got] = await model.logits([ids], lora);
@@ -52,7 +56,11 @@ describe("Llama forward vs an independent naive implementation (fp64)", () => {
   it("gives each row of a right-padded batch the logits it has alone", async () => {
     const c = tinyConfig();
     const model = new LlamaModel(c, weightsF64(c, "fwd-batch"));
-    const rows = [[1, 2, 3, 4, 5, 6], [1, 9], [1, 30, 31, 32]];
+    const rows = [
+      [1, 2, 3, 4, 5, 6],
+      [1, 9],
+      [1, 30, 31, 32],
+    ];
     const batched = await model.logits(rows);
     for (let b = 0; b < rows.length; b++) {
       const [alone] = await model.logits([rows[b]]);

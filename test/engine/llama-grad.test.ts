@@ -33,9 +33,18 @@ describe("gradients vs central finite differences (fp64)", () => {
   it("matches for every LoRA tensor on all seven targets, with dropout masks", async () => {
     const c = tinyConfig();
     const model = new LlamaModel(c, weightsF64(c, "grad-check"));
-    const lora = randomLora(c, { r: 2, alpha: 4, dropout: 0.1, targetModules: ALL, useRslora: false }, "grad-lora");
+    const lora = randomLora(
+      c,
+      { r: 2, alpha: 4, dropout: 0.1, targetModules: ALL, useRslora: false },
+      "grad-lora",
+    );
     const rows = batch.inputIds.length * 7;
-    const masks = dropoutMasks(model.dropoutInputs({ ...lora.spec, dropout: true }), rows, 0.25, rngStream(1, "dropout"));
+    const masks = dropoutMasks(
+      model.dropoutInputs({ ...lora.spec, dropout: true }),
+      rows,
+      0.25,
+      rngStream(1, "dropout"),
+    );
     const f64Masks = new Map([...masks].map(([k, v]) => [k, Float64Array.from(v)] as const));
     const run = () => model.lossAndGrads(batch, { lora, masks: f64Masks });
     const { loss, grads } = await run();
@@ -79,7 +88,11 @@ describe("gradients vs central finite differences (fp64)", () => {
     const c = tinyConfig();
     const model = new LlamaModel(c, weightsF64(c, "fresh"));
     const { initLora } = await import("../../harness/engine/lora.ts");
-    const lora = initLora(c, { r: 2, alpha: 4, dropout: 0, targetModules: ["q_proj", "v_proj"], useRslora: false }, 3);
+    const lora = initLora(
+      c,
+      { r: 2, alpha: 4, dropout: 0, targetModules: ["q_proj", "v_proj"], useRslora: false },
+      3,
+    );
     const { grads } = await model.lossAndGrads(batch, { lora });
     const a = grads.get(loraKey(0, "q_proj", "A"))!;
     const b = grads.get(loraKey(0, "q_proj", "B"))!;

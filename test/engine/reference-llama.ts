@@ -11,7 +11,9 @@ type Mat = number[][];
 
 function linear(x: Mat, W: FArr, out: number): Mat {
   const inF = W.length / out;
-  return x.map((row) => Array.from({ length: out }, (_, o) => row.reduce((s, v, j) => s + v * W[o * inF + j], 0)));
+  return x.map((row) =>
+    Array.from({ length: out }, (_, o) => row.reduce((s, v, j) => s + v * W[o * inF + j], 0)),
+  );
 }
 
 function rms(x: Mat, w: FArr, eps: number): Mat {
@@ -22,7 +24,12 @@ function rms(x: Mat, w: FArr, eps: number): Mat {
   });
 }
 
-export function referenceLogits(c: LlamaConfig, W: Map<string, FArr>, ids: number[], lora?: LoraTensors): Mat {
+export function referenceLogits(
+  c: LlamaConfig,
+  W: Map<string, FArr>,
+  ids: number[],
+  lora?: LoraTensors,
+): Mat {
   const H = c.hiddenSize;
   const hd = c.headDim;
   const T = ids.length;

@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import { randomLlamaWeights } from "../../harness/engine/checkpoint.ts";
 import { initLora } from "../../harness/engine/lora.ts";
 import { LlamaModel } from "../../harness/engine/model.ts";
-import { adamwStep, linearSchedule, type TrainExample, TrainingDiverged, train } from "../../harness/engine/train.ts";
+import {
+  adamwStep,
+  linearSchedule,
+  type TrainExample,
+  TrainingDiverged,
+  train,
+} from "../../harness/engine/train.ts";
 import { tinyConfig } from "./tiny.ts";
 
 /** A fixed toy task: after a 3-token "prompt", continue a deterministic pattern. */
@@ -17,7 +23,15 @@ function toyData(n: number): TrainExample[] {
 
 describe("optimizer and schedule", () => {
   it("follows HF's linear schedule with warm-up (lr 0 on the first step when warming up)", () => {
-    expect([0, 1, 2, 3, 4, 5, 10].map((k) => linearSchedule(k, 2, 10))).toEqual([0, 0.5, 1, 7 / 8, 6 / 8, 5 / 8, 0]);
+    expect([0, 1, 2, 3, 4, 5, 10].map((k) => linearSchedule(k, 2, 10))).toEqual([
+      0,
+      0.5,
+      1,
+      7 / 8,
+      6 / 8,
+      5 / 8,
+      0,
+    ]);
     expect(linearSchedule(0, 0, 4)).toBe(1);
   });
 
@@ -46,7 +60,16 @@ describe("training", () => {
     const res = await train(
       model,
       toyData(16),
-      { epochs: 25, lr: 5e-2, batchSize: 4, gradAccum: 2, warmupSteps: 3, seed: 5, dropout: 0.05, onStep: (s) => steps.push(s.loss) },
+      {
+        epochs: 25,
+        lr: 5e-2,
+        batchSize: 4,
+        gradAccum: 2,
+        warmupSteps: 3,
+        seed: 5,
+        dropout: 0.05,
+        onStep: (s) => steps.push(s.loss),
+      },
       lora,
     );
     expect(res.steps).toBe(50);
@@ -61,7 +84,13 @@ describe("training", () => {
   it("drives the loss down in full-parameter mode", async () => {
     const c = tinyConfig({ vocabSize: 32, tieWordEmbeddings: true });
     const model = new LlamaModel(c, randomLlamaWeights(c, "train-full", 0.1));
-    const res = await train(model, toyData(16), { epochs: 20, lr: 1e-2, batchSize: 8, seed: 1, weightDecay: 0.01 });
+    const res = await train(model, toyData(16), {
+      epochs: 20,
+      lr: 1e-2,
+      batchSize: 8,
+      seed: 1,
+      weightDecay: 0.01,
+    });
     expect(res.curve.at(-1)!.loss).toBeLessThan(0.4 * res.curve[0].loss);
     await model.release();
   });
@@ -70,7 +99,11 @@ describe("training", () => {
     const c = tinyConfig({ vocabSize: 32 });
     const run = async (seed: number) => {
       const model = new LlamaModel(c, randomLlamaWeights(c, "train-repro", 0.1));
-      const lora = initLora(c, { r: 2, alpha: 4, dropout: 0.1, targetModules: ["q_proj", "v_proj"], useRslora: false }, seed);
+      const lora = initLora(
+        c,
+        { r: 2, alpha: 4, dropout: 0.1, targetModules: ["q_proj", "v_proj"], useRslora: false },
+        seed,
+      );
       await train(model, toyData(8), { epochs: 3, lr: 1e-2, batchSize: 2, seed, dropout: 0.1 }, lora);
       await model.release();
       return [...lora.tensors.values()].map((t) => Buffer.from(t.buffer).toString("hex")).join("");
@@ -85,8 +118,14 @@ describe("training", () => {
     const w = randomLlamaWeights(c, "nan", 0.1);
     w.get("model.layers.1.mlp.up_proj.weight")![3] = Number.NaN;
     const model = new LlamaModel(c, w);
-    const lora = initLora(c, { r: 2, alpha: 4, dropout: 0, targetModules: ["q_proj", "v_proj"], useRslora: false }, 1);
-    const err = await train(model, toyData(4), { epochs: 1, lr: 1e-2, batchSize: 2, seed: 1 }, lora).catch((e) => e);
+    const lora = initLora(
+      c,
+      { r: 2, alpha: 4, dropout: 0, targetModules: ["q_proj", "v_proj"], useRslora: false },
+      1,
+    );
+    const err = await train(model, toyData(4), { epochs: 1, lr: 1e-2, batchSize: 2, seed: 1 }, lora).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(TrainingDiverged);
     expect(err.message).toMatch(/diverged at step 1: loss is NaN/);
     await model.release();

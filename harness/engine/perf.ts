@@ -1,0 +1,241 @@
+/**
+ * Engine throughput on a random-weight model with TinyLlama's shapes (no download): a plain fp32
+ * MatMul rate measured in the same process as the yardstick, LoRA training tokens/s and model FLOPs
+ * utilisation, prefill and decode tokens/s, decode as a fraction of the weight-streaming bound, and
+ * peak RSS. Figures only: nothing here asserts a time.
+ */
+import os from "node:os";
+import type { LlamaConfig } from "./checkpoint.ts";
+import { Graph } from "./graph.ts";
+import { initLora } from "./lora.ts";
+import { type FArr, LlamaModel } from "./model.ts";
+import { Session } from "./session.ts";
+
+export const TINYLLAMA_SHAPES: LlamaConfig = {
+  modelType: "llama",
+  hiddenSize: 2048,
+  intermediateSize: 5632,
+  numLayers: 22,
+  numHeads: 32,
+  numKvHeads: 4,
+  headDim: 64,
+  rmsNormEps: 1e-5,
+  ropeTheta: 10000,
+  maxPositionEmbeddings: 2048,
+  vocabSize: 32000,
+  tieWordEmbeddings: false,
+  bosTokenId: 1,
+  eosTokenId: 2,
+  ropeScaling: null,
+};
+
+/** A smaller model of the same architecture for smoke runs (`--quick`). */
+export const QUICK_SHAPES: LlamaConfig = {
+  ...TINYLLAMA_SHAPES,
+  hiddenSize: 512,
+  intermediateSize: 1408,
+  numLayers: 4,
+  numHeads: 8,
+  numKvHeads: 2,
+};
+
+export interface PerfOptions {
+  config: LlamaConfig;
+  seqLen: number;
+  trainSteps: number;
+  decodeSteps: number;
+  decodeBatch: number;
+  log?: (msg: string) => void;
+}
+
+/** Cheap deterministic weights: U(−a, a) from an xorshift stream (normal draws would take minutes at 1.1B). */
+function fastWeights(c: LlamaConfig): Map<string, Float32Array> {
+  const H = c.hiddenSize;
+  const q = c.numHeads * c.headDim;
+  const kv = c.numKvHeads * c.headDim;
+  const shapes: [string, number][] = [
+    ["model.embed_tokens.weight", c.vocabSize * H],
+    ["model.norm.weight", H],
+    ["lm_head.weight", c.vocabSize * H],
+  ];
+  for (let i = 0; i < c.numLayers; i++) {
+    const p = `model.layers.${i}`;
+    shapes.push(
+      [`${p}.input_layernorm.weight`, H],
+      [`${p}.post_attention_layernorm.weight`, H],
+      [`${p}.self_attn.q_proj.weight`, q * H],
+      [`${p}.self_attn.k_proj.weight`, kv * H],
+      [`${p}.self_attn.v_proj.weight`, kv * H],
+      [`${p}.self_attn.o_proj.weight`, H * q],
+      [`${p}.mlp.gate_proj.weight`, c.intermediateSize * H],
+      [`${p}.mlp.up_proj.weight`, c.intermediateSize * H],
+      [`${p}.mlp.down_proj.weight`, H * c.intermediateSize],
+    );
+  }
+  let s = 0x9e3779b9;
+  const out = new Map<string, Float32Array>();
+  for (const [name, n] of shapes) {
+    const a = new Float32Array(n);
+    if (name.endsWith("norm.weight")) a.fill(1);
+    else
+      for (let i = 0; i < n; i++) {
+        s ^= s << 13;
+        s ^= s >>> 17;
+        s ^= s << 5;
+        a[i] = ((s >>> 0) / 4294967296 - 0.5) * 0.04;
+      }
+    out.set(name, a);
+  }
+  return out;
+}
+
+/** GFLOP/s of one fp32 MatMul [m,k]×[k,n] through onnxruntime-node (best of `reps`). */
+export async function matmulGflops(m = 512, k = 2048, n = 2048, reps = 8): Promise<number> {
+  const g = new Graph("float32");
+  const a = g.input("a", [m, k]);
+  const b = g.input("b", [k, n]);
+  g.output(g.matmul(a, b), "y");
+  const s = await Session.create(g.toBytes());
+  const A = new Float32Array(m * k).fill(0.5);
+  const B = new Float32Array(k * n).fill(0.25);
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < reps + 1; i++) {
+    const t0 = performance.now();
+    await s.run({ a: { data: A, dims: [m, k] }, b: { data: B, dims: [k, n] } });
+    if (i > 0) best = Math.min(best, performance.now() - t0);
+  }
+  await s.release();
+  return (2 * m * k * n) / (best / 1000) / 1e9;
+}
+
+/** Memory copy bandwidth in bytes/s (read + write) over a buffer far larger than cache. */
+export function copyBandwidth(bytes = 512 * 2 ** 20, reps = 5): number {
+  const src = new Float32Array(bytes / 4).fill(1);
+  const dst = new Float32Array(bytes / 4);
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    dst.set(src);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return (2 * bytes) / (best / 1000);
+}
+
+/** Matmul FLOPs of one token through the decoder stack (weights only) and of one head row. */
+function perTokenFlops(c: LlamaConfig) {
+  const H = c.hiddenSize;
+  const q = c.numHeads * c.headDim;
+  const kv = c.numKvHeads * c.headDim;
+  const body = 2 * c.numLayers * (H * q + 2 * H * kv + q * H + 3 * H * c.intermediateSize);
+  return { body, head: 2 * H * c.vocabSize };
+}
+
+export async function enginePerf(o: PerfOptions) {
+  const log = o.log ?? (() => {});
+  const c = o.config;
+  log("measuring the fp32 MatMul rate (512×2048×2048)…");
+  const mm = await matmulGflops();
+  const bw = copyBandwidth();
+  log(`building random weights with ${c.numLayers} layers, hidden ${c.hiddenSize}…`);
+  const weights = fastWeights(c);
+  const weightsBytes = [...weights.values()].reduce((n, w) => n + w.byteLength, 0);
+  const model = new LlamaModel(c, weights as Map<string, FArr>);
+  const T = o.seqLen;
+  const ids = Array.from({ length: T }, (_, t) => 1 + ((t * 7919) % (c.vocabSize - 1)));
+  const { body, head } = perTokenFlops(c);
+  const attnFwd = 2 * 2 * c.numLayers * c.numHeads * c.headDim * T * T; // QKᵀ and PV, per sequence
+
+  // LoRA r=8 on q_proj,v_proj, loss on every position (the head's worst case).
+  const lora = initLora(
+    c,
+    { r: 8, alpha: 16, dropout: 0, targetModules: ["q_proj", "v_proj"], useRslora: false },
+    0,
+  );
+  for (const [k, v] of lora.tensors) if (k.includes("lora_B")) v.fill(0.01);
+  const batch = { inputIds: [ids], labels: [ids] };
+  log(`LoRA training step at T=${T} (warm-up)…`);
+  await model.lossAndGrads(batch, { lora });
+  const t0 = performance.now();
+  for (let i = 0; i < o.trainSteps; i++) {
+    await model.lossAndGrads(batch, { lora });
+    log(`  step ${i + 1}/${o.trainSteps}`);
+  }
+  const trainS = (performance.now() - t0) / 1000 / o.trainSteps;
+  // Frozen weights need activation gradients but no weight gradients: forward + one backward product.
+  const trainFlops = 2 * (body * T + head * (T - 1) + attnFwd);
+  const trainGflops = trainFlops / trainS / 1e9;
+
+  log(`prefill of ${T} tokens…`);
+  const mask = [Array.from({ length: T }, () => true)];
+  const pos = [Array.from({ length: T }, (_, t) => t)];
+  await model.decodeStep([ids.slice(0, 8)], null, [mask[0].slice(0, 8)], [pos[0].slice(0, 8)]);
+  const p0 = performance.now();
+  await model.decodeStep([ids], null, mask, pos);
+  const prefillS = (performance.now() - p0) / 1000;
+
+  log(`decode, batch ${o.decodeBatch}, ${o.decodeSteps} steps…`);
+  const decodeRate = async (B: number) => {
+    const rows = Array.from({ length: B }, () => ids.slice(0, 64));
+    const m = rows.map(() => Array.from({ length: 64 }, () => true));
+    let step = await model.decodeStep(
+      rows,
+      null,
+      m,
+      rows.map(() => Array.from({ length: 64 }, (_, t) => t)),
+    );
+    const d0 = performance.now();
+    for (let i = 0; i < o.decodeSteps; i++) {
+      for (const r of m) r.push(true);
+      step = await model.decodeStep(
+        rows.map(() => [5]),
+        step.cache,
+        m,
+        rows.map(() => [64 + i]),
+      );
+    }
+    return (B * o.decodeSteps) / ((performance.now() - d0) / 1000);
+  };
+  const decode1 = await decodeRate(1);
+  const decodeB = o.decodeBatch > 1 ? await decodeRate(o.decodeBatch) : decode1;
+  await model.release();
+  const streamBound = bw / 2 / weightsBytes; // tokens/s if each step only streamed the weights once
+  const peakRss = process.resourceUsage().maxRSS * 1024;
+  return {
+    matmul_gflops: round(mm),
+    memory_copy_gb_per_s: round(bw / 1e9),
+    weights_bytes: weightsBytes,
+    peak_rss_bytes: peakRss,
+    peak_rss_over_weights: round(peakRss / weightsBytes),
+    train: {
+      seq_len: T,
+      lora: { r: 8, target_modules: ["q_proj", "v_proj"] },
+      seconds_per_step: round(trainS),
+      tokens_per_s: round(T / trainS),
+      model_gflop_per_step: round(trainFlops / 1e9),
+      gflops: round(trainGflops),
+      mfu: round(trainGflops / mm, 3),
+      flops_note:
+        "2×(weight matmuls + head + attention matmuls): forward plus the activation-gradient backward; frozen weights get no weight-gradient product",
+    },
+    prefill: { tokens: T, seconds: round(prefillS), tokens_per_s: round(T / prefillS) },
+    decode: {
+      batch: 1,
+      tokens_per_s: round(decode1),
+      batched: { batch: o.decodeBatch, tokens_per_s: round(decodeB) },
+      weight_stream_bound_tokens_per_s: round(streamBound),
+      bandwidth_fraction: round(decode1 / streamBound, 3),
+    },
+    machine: {
+      cpu: os.cpus()[0]?.model ?? "unknown",
+      cores: os.cpus().length,
+      memory_bytes: os.totalmem(),
+      platform: `${os.platform()} ${os.arch()}`,
+      node: process.version,
+    },
+  };
+}
+
+function round(x: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
