@@ -34,6 +34,12 @@ export const LAST_NAMES = w(`
   Rowe Fraser Lamb Murray Gordon Kennedy Hayes Duncan Pearson Hudson Dunn Ford Wells Grant Barnes Hale
   Patel Khan Singh Ali Hussain Sharma Wang Zhang Rossi Ferrari Dubois Moreau Nielsen Larsen Okafor
   Mensah Kowalski Novak Schmidt Weber Fischer Becker Moretti Romano Costa Silva Santos Tanaka Sato
+  Abbott Atkinson Bates Blake Bradley Briggs Bull Burke Byrne Cartwright Chambers Chandler Clarke
+  Cross Dawson Doyle Farrell Fleming Francis Gilbert Goodwin Griffiths Hammond Hartley Hawkins Hewitt
+  Hodgson Holland Hopkins Howe Hutchinson Jarvis Kemp Lambert Lane Lowe Lucas Lynch Mann Marsh Mason
+  Matthews Mellor Moss Newman Nicholls Norman Norton Osborne Parsons Pearce Porter Quinn Randall Read
+  Rees Riley Robertson Rose Rowley Savage Sharp Slater Steele Sutton Swift Thornton Tucker Vaughan
+  Wade Walters Warren Waters Watts Weaver Whitehouse Wilkinson Willis Winter Wong Yates
 `);
 
 export const TOWNS = w(`
@@ -48,6 +54,9 @@ export const TOWNS = w(`
   Boston Chicago Denver Houston Dallas Phoenix Seattle Atlanta Miami Orlando Detroit Memphis Nashville
   Portland Sacramento Austin Baltimore Cleveland Pittsburgh Sydney Melbourne Brisbane Auckland Toronto
   Dublin Paris Madrid Rome Berlin Lisbon Amsterdam Vienna Prague Athens Cairo Nairobi Lagos Mumbai
+  Ambleside Keswick Whitby Skegness Lowestoft Falmouth Penzance Barnstaple Kendal Buxton Matlock
+  Ludlow Shrewsbury Telford Wrexham Bangor Aberystwyth Tenby Oban Fort-William Kirkwall Lerwick
+  Galway Cork Limerick Kilkenny Sligo Omagh Newry Ballymena Coleraine Enniskillen
 `);
 
 export const REGIONS = w(`

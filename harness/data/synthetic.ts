@@ -480,6 +480,18 @@ const FILLER = [
   "[Officials|Experts] said [lessons would be learned|it was too early to draw conclusions].",
   "A [report|review] into the events is due to be published in {month}.",
   "Photographs taken on {day} showed [crowds gathering|people queuing|a quiet street] in the centre of {town}.",
+  "[Volunteers|Shopkeepers|Parents] in {town} have [organised a collection|launched a petition|set up a support group] in response.",
+  "The [announcement|news|decision] [prompted|sparked|triggered] a [lively|heated|lengthy] debate on [radio phone-ins|local forums|breakfast television].",
+  "[Historians|Commentators|Observers] pointed out that {town} faced [comparable|similar] [challenges|difficulties] during the [seventies|eighties|nineties].",
+  "A [petition|campaign|fundraising page] set up by {p_name} had [attracted|gathered|collected] {bigcount} [signatures|supporters|donations] by [Sunday|the weekend|Friday evening].",
+  "[Meanwhile|Separately|Elsewhere], a [charity|community group|residents' association] in {region} [praised|criticised|questioned] the [response|handling of the situation|official explanation].",
+  "The [weather|forecast] for the rest of the week is [mild|unsettled|bright but chilly], according to [forecasters|the Met Office].",
+  "[Tourism|Trade|Business] in {town} is [worth|estimated at] {amount} a year, [according to|figures from] the local chamber of commerce.",
+  "[Opposition|Independent|Veteran] councillors [demanded|requested|called for] an [urgent|independent|public] inquiry at [Thursday's|last night's|a packed] meeting.",
+  "[Visitors|Commuters|Families] were [advised|urged|encouraged] to [check websites|plan ahead|allow extra time] before [travelling|setting off].",
+  "[Earlier this year|Last spring|In {month}], the [same|neighbouring] area [hosted|celebrated|marked] a [festival|royal visit|centenary] that [drew|attracted] {bigcount} people.",
+  "[Academics|Researchers] at a [nearby|local] university are [studying|monitoring|examining] the [long-term|wider|economic] [effects|consequences|impact].",
+  "[Nobody|No one] from the [ministry|department|regulator] was [available|prepared|willing] to comment when [approached|contacted] on {day}.",
 ];
 
 function fill(tpl: string, f: Facts, r: Rng): string {

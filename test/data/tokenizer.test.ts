@@ -115,6 +115,22 @@ describe("fixtures/tiny tokenizer: Llama-shaped byte-fallback BPE", () => {
     expect(perWord).toBeLessThan(1.8);
   });
 
+  it("loads without touching the network", async () => {
+    const real = globalThis.fetch;
+    const calls: string[] = [];
+    globalThis.fetch = (async (u: unknown) => {
+      calls.push(String(u));
+      throw new Error("network disabled in this test");
+    }) as typeof fetch;
+    try {
+      const t = await loadTokenizer(TINY);
+      expect(t.vocabSize).toBe(2048);
+    } finally {
+      globalThis.fetch = real;
+    }
+    expect(calls).toEqual([]);
+  });
+
   it("missing tokenizer files are a user error naming the dir and the file", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tok-"));
     try {
