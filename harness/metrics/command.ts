@@ -67,7 +67,7 @@ export function readPairs(path: string): RougePair[] {
   } catch (err) {
     throw fsError(err, path);
   }
-  const lines = text.split("\n");
+  const lines = text.replace(/^\uFEFF/, "").split("\n"); // tolerate a byte-order mark
   let last = lines.length;
   while (last > 0 && lines[last - 1].trim() === "") last--;
   if (last === 0) throw new UserError("no pairs (the file is empty)", path);

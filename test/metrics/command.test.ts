@@ -87,6 +87,12 @@ describe("lora-bench rouge", () => {
     expect((err as Error).message).not.toContain("\n");
   });
 
+  it("accepts CRLF line ends and a byte-order mark", async () => {
+    const p = file("crlf.jsonl", `\uFEFF${LINES.map((l) => JSON.stringify(l)).join("\r\n")}\r\n`);
+    const { stdout } = await runCapture(["--input", p, "--json"]);
+    expect(JSON.parse(stdout).pairs).toHaveLength(3);
+  });
+
   it("rejects a missing or empty file and a missing --input", async () => {
     await expect(run(["--input", join(dir, "nope.jsonl")])).rejects.toThrow(/nope\.jsonl: no such file/);
     await expect(run(["--input", file("empty.jsonl", "\n\n")])).rejects.toThrow(/empty\.jsonl: no pairs/);
