@@ -17,7 +17,7 @@ export interface SummaryOutputs {
 }
 
 export function summaryMarkdown(report: Report, diff?: DiffResult, diffLabels?: [string, string]): string {
-  const parts = [`## lora-bench — profile \`${report.profile}\``, "", renderResults(report, null), ""];
+  const parts = [renderResults(report, null), ""];
   if (diff)
     parts.push(`### Compared with ${diffLabels?.[0] ?? "the baseline"}`, "", renderDiff(diff, diffLabels));
   return `${parts.join("\n").trimEnd()}\n`;

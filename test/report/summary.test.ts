@@ -52,7 +52,7 @@ describe("writeJobSummary", () => {
     const { outputs: o } = await writeJobSummary(report);
     expect(o).toEqual({ holds: 2, fails: 1, inconclusive: 1, regression: false });
     const md = readFileSync(summaryFile, "utf8");
-    expect(md.startsWith("earlier step\n## lora-bench — profile `tiny`")).toBe(true);
+    expect(md.startsWith("earlier step\n### Reproduced results — profile `tiny`")).toBe(true);
     expect(md).toContain("| ROUGE-2 ");
     expect(md).toContain("❌ fails");
     expect(md).not.toContain("rouge-tiny.svg"); // repository paths do not resolve in a job summary
