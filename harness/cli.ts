@@ -21,6 +21,18 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: "engine throughput benchmark → reports/perf.json",
     load: () => import("./engine/commands/perf.ts"),
   },
+  run: {
+    summary: "run the study: arms, claims, report, README (npm run bench)",
+    load: () => import("./study/commands/run.ts"),
+  },
+  diff: {
+    summary: "compare two reports (files or git refs)",
+    load: () => import("./report/diff-command.ts"),
+  },
+  summary: {
+    summary: "write a GitHub job summary for a report",
+    load: () => import("./report/summary-command.ts"),
+  },
   rouge: {
     summary: "ROUGE of prediction/reference pairs (JSON)",
     load: () => import("./metrics/command.ts"),

@@ -1,0 +1,178 @@
+/**
+ * One (arm, seed) run: fine-tune a fresh adapter on the arm's N examples (LoRA arms), generate
+ * greedy summaries for the evaluation prompts, score them. A diverged run is recorded as failed with
+ * its step and reason; the other arms go on.
+ */
+import { saveAdapter } from "../engine/adapter-io.ts";
+import { generate } from "../engine/generate.ts";
+import { initLora, type LoraSettings, loraShapes } from "../engine/lora.ts";
+import type { LlamaModel, LoraTensors } from "../engine/model.ts";
+import { TrainingDiverged, train } from "../engine/train.ts";
+import { rougeScore } from "../metrics/rouge.ts";
+import type { ArmResult, TrainRecord } from "./cache.ts";
+import type { StudyContext, Unit } from "./context.ts";
+
+export interface ArmProgress {
+  phase: "train" | "generate";
+  done: number;
+  total: number;
+  loss?: number;
+  tokensPerS?: number;
+  etaS?: number;
+}
+
+export function loraSettings(ctx: StudyContext, unit: Unit): LoraSettings {
+  return {
+    r: unit.arm.r!,
+    alpha: unit.arm.alpha!,
+    dropout: ctx.profile.lora.dropout,
+    targetModules: ctx.profile.lora.targetModules,
+    useRslora: unit.arm.useRslora,
+  };
+}
+
+/** Greedy summaries of every evaluation prompt, in batches (each step streams every weight once). */
+export async function summarise(
+  ctx: StudyContext,
+  model: LlamaModel,
+  lora: LoraTensors | undefined,
+  onProgress: (p: ArmProgress) => void,
+): Promise<{ texts: string[]; tokens: number[] }> {
+  const { batchSize, maxNewTokens } = ctx.profile.decoding;
+  const prompts = ctx.evalPrompts.map((p) => p.promptIds);
+  const eos = ctx.modelConfig.eosTokenId;
+  const eosIds = eos === undefined ? [ctx.tok.eosId] : Array.isArray(eos) ? eos : [eos];
+  const texts: string[] = [];
+  const tokens: number[] = [];
+  const t0 = performance.now();
+  // Similar lengths together waste less padding; results go back in eval order.
+  const order = prompts.map((_, i) => i).sort((a, b) => prompts[a].length - prompts[b].length || a - b);
+  const outputs = new Array<number[]>(prompts.length);
+  for (let s = 0; s < order.length; s += batchSize) {
+    const idx = order.slice(s, s + batchSize);
+    const out = await generate(
+      model,
+      idx.map((i) => prompts[i]),
+      { maxNewTokens, eosTokenIds: eosIds, padTokenId: ctx.tok.padId, lora },
+    );
+    idx.forEach((i, k) => {
+      outputs[i] = out[k];
+    });
+    const done = Math.min(s + batchSize, order.length);
+    const el = (performance.now() - t0) / 1000;
+    onProgress({ phase: "generate", done, total: order.length, etaS: (el / done) * (order.length - done) });
+  }
+  for (const out of outputs) {
+    const body = out.filter((t) => !eosIds.includes(t));
+    tokens.push(body.length);
+    texts.push(ctx.tok.decode(body, { skipSpecialTokens: true }).trim());
+  }
+  return { texts, tokens };
+}
+
+export function scorePredictions(ctx: StudyContext, predictions: string[]): Record<string, number[]> {
+  const scores: Record<string, number[]> = { rouge1: [], rouge2: [], rougeL: [], rougeLsum: [] };
+  ctx.evalSubset.records.forEach((r, i) => {
+    const s = rougeScore(r.highlights, predictions[i], { stem: ctx.profile.rouge.useStemmer });
+    for (const k of Object.keys(scores)) scores[k].push(s[k as keyof typeof s].fmeasure);
+  });
+  return scores;
+}
+
+export async function runUnit(
+  ctx: StudyContext,
+  model: LlamaModel,
+  unit: Unit,
+  onProgress: (p: ArmProgress) => void,
+): Promise<{ result: ArmResult; adapter?: (dir: string) => void }> {
+  const base = {
+    key: unit.key,
+    armId: unit.arm.id,
+    seed: unit.seed,
+    evalIds: ctx.evalSubset.ids,
+    engine: ctx.engine,
+    modelSha: ctx.modelSha,
+  };
+  let lora: LoraTensors | undefined;
+  let trainRec: TrainRecord | null = null;
+  let adapter: ((dir: string) => void) | undefined;
+  if (unit.arm.kind === "lora") {
+    const settings = loraSettings(ctx, unit);
+    lora = initLora(ctx.modelConfig, settings, unit.seed);
+    const t = ctx.profile.training;
+    try {
+      const res = await train(
+        model,
+        ctx.trainingExamples(unit.arm.trainN),
+        {
+          epochs: t.epochs,
+          lr: t.lr,
+          batchSize: t.batchSize,
+          gradAccum: t.gradAccum,
+          weightDecay: t.weightDecay,
+          warmupRatio: t.warmupRatio,
+          maxGradNorm: t.maxGradNorm,
+          seed: unit.seed,
+          dropout: settings.dropout,
+          onStep: (s) =>
+            onProgress({
+              phase: "train",
+              done: s.step,
+              total: s.totalSteps,
+              loss: s.loss,
+              tokensPerS: s.tokensPerS,
+              etaS: s.etaS,
+            }),
+        },
+        lora,
+      );
+      trainRec = {
+        steps: res.steps,
+        finalLoss: res.curve.at(-1)?.loss ?? Number.NaN,
+        seconds: res.seconds,
+        curve: res.curve,
+      };
+    } catch (err) {
+      if (!(err instanceof TrainingDiverged)) throw err;
+      return {
+        result: {
+          ...base,
+          status: "failed",
+          error: { step: err.step, reason: err.reason },
+          predictions: [],
+          outputTokens: [],
+          scores: null,
+          train: null,
+          evalSeconds: 0,
+          finishedAt: new Date().toISOString(),
+        },
+      };
+    }
+    const shapes = new Map(loraShapes(ctx.modelConfig, settings).map(({ key, shape }) => [key, shape]));
+    const tensors = lora.tensors as Map<string, Float32Array>;
+    adapter = (dir) =>
+      saveAdapter(
+        `${dir}/adapter`,
+        { ...settings, bias: "none", fanInFanOut: false },
+        tensors,
+        shapes,
+        ctx.modelId,
+      );
+  }
+  const t0 = performance.now();
+  const { texts, tokens } = await summarise(ctx, model, lora, onProgress);
+  return {
+    result: {
+      ...base,
+      status: "ok",
+      error: null,
+      predictions: texts,
+      outputTokens: tokens,
+      scores: scorePredictions(ctx, texts),
+      train: trainRec,
+      evalSeconds: (performance.now() - t0) / 1000,
+      finishedAt: new Date().toISOString(),
+    },
+    adapter,
+  };
+}

@@ -1,0 +1,240 @@
+/**
+ * The study runner: plan → run every (arm, seed) not in the cache → study snapshot → claims (vitest)
+ * → report, chart, README. `lora-bench run`, `plan` and `merge` and the claims' standalone path are
+ * shells over these functions.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { join, resolve } from "node:path";
+import { loadLlamaCheckpoint } from "../engine/checkpoint.ts";
+import { countLoraParams, countModelParams } from "../engine/lora.ts";
+import { LlamaModel } from "../engine/model.ts";
+import type { Device } from "../engine/session.ts";
+import { continuationBias } from "../metrics/continuation.ts";
+import { type ArmProgress, runUnit, scorePredictions } from "./arm.ts";
+import { type ArmResult, readEntry, withCacheLock, writeEntry } from "./cache.ts";
+import type { ClaimRecord } from "./claims.ts";
+import { type BenchConfig, getProfile, loadConfig, type ProfileConfig } from "./config.ts";
+import { buildContext, planUnits, type StudyContext, type Unit } from "./context.ts";
+import type { Metric, RunData, StudyData } from "./verdict.ts";
+
+export interface RunOptions {
+  configPath?: string;
+  profile?: string;
+  /** A count (seeds 1..K) or an explicit list. */
+  seeds?: number | number[];
+  force?: boolean;
+  device?: Device;
+  /** Only these arm ids (sharding: one arm per job). */
+  arms?: string[];
+  cacheDir?: string;
+  log?: (msg: string) => void;
+  progress?: (unit: Unit, p: ArmProgress) => void;
+}
+
+export interface ArmsRun {
+  config: BenchConfig;
+  configFile: string;
+  ctx: StudyContext;
+  units: Unit[];
+  results: Map<string, ArmResult>;
+  study: StudyData;
+  cacheDir: string;
+  /** Seconds spent per arm in this process (0 for cache hits). */
+  spent: Map<string, number>;
+  ran: number;
+}
+
+export function applyOverrides(
+  p: ProfileConfig & { name: string },
+  o: RunOptions,
+): ProfileConfig & { name: string } {
+  const seeds =
+    o.seeds === undefined
+      ? p.seeds
+      : Array.isArray(o.seeds)
+        ? o.seeds
+        : Array.from({ length: o.seeds }, (_, i) => i + 1);
+  return { ...p, seeds, device: o.device ?? p.device };
+}
+
+export async function prepare(o: RunOptions) {
+  const { config, file } = await loadConfig(o.configPath);
+  const profile = applyOverrides(getProfile(config, o.profile, file), o);
+  const cacheDir = resolve(o.cacheDir ?? config.cacheDir);
+  const ctx = await buildContext(profile, cacheDir);
+  const units = planUnits(ctx);
+  return { config, configFile: file, profile, cacheDir, ctx, units };
+}
+
+export async function runArms(o: RunOptions = {}): Promise<ArmsRun> {
+  const log = o.log ?? (() => {});
+  const { config, configFile, cacheDir, ctx, units } = await prepare(o);
+  const wanted = o.arms ? units.filter((u) => o.arms!.includes(u.arm.id)) : units;
+  if (o.arms) {
+    const unknown = o.arms.filter((id) => !units.some((u) => u.arm.id === id));
+    if (unknown.length) {
+      const { UserError } = await import("../errors.ts");
+      throw new UserError(
+        `--arm: no arm "${unknown[0]}" in profile ${ctx.profile.name} (have: ${[...new Set(units.map((u) => u.arm.id))].join(", ")})`,
+      );
+    }
+  }
+  const results = new Map<string, ArmResult>();
+  const spent = new Map<string, number>();
+  let ran = 0;
+  await withCacheLock(
+    cacheDir,
+    async () => {
+      let model: LlamaModel | null = null;
+      for (const u of wanted) {
+        const hit = o.force ? null : readEntry(cacheDir, u.key, log);
+        if (hit) {
+          results.set(u.key, hit);
+          continue;
+        }
+        if (!model) {
+          log(`loading ${ctx.modelDir}…`);
+          const ck = loadLlamaCheckpoint(ctx.modelDir);
+          model = new LlamaModel(ck.config, ck.weights, {
+            device: ctx.profile.device,
+            threads: ctx.profile.threads,
+          });
+        }
+        const t0 = performance.now();
+        const { result, adapter } = await runUnit(ctx, model, u, (p) => o.progress?.(u, p));
+        writeEntry(cacheDir, result, adapter);
+        results.set(u.key, result);
+        spent.set(u.arm.id, (spent.get(u.arm.id) ?? 0) + (performance.now() - t0) / 1000);
+        ran += 1;
+        if (result.status === "failed") log(`${u.arm.id} seed ${u.seed} failed: ${result.error?.reason}`);
+      }
+      await model?.release();
+    },
+    log,
+  );
+  // Units of other shards that are already cached still count for the study snapshot.
+  for (const u of units)
+    if (!results.has(u.key)) {
+      const hit = readEntry(cacheDir, u.key, log);
+      if (hit) results.set(u.key, hit);
+    }
+  return {
+    config,
+    configFile,
+    ctx,
+    units,
+    results,
+    study: studyData(ctx, units, results),
+    cacheDir,
+    spent,
+    ran,
+  };
+}
+
+/** The snapshot claims judge: per arm, per seed, per example scores and continuation flags. */
+export function studyData(ctx: StudyContext, units: Unit[], results: Map<string, ArmResult>): StudyData {
+  const total = countModelParams(ctx.modelConfig);
+  const arms = ctx.arms.map((arm) => {
+    const runs: RunData[] = units
+      .filter((u) => u.arm.id === arm.id && results.has(u.key))
+      .map((u) => {
+        const r = results.get(u.key)!;
+        const ok = r.status === "ok";
+        const cont = ok
+          ? continuationBias(
+              r.predictions.map((p, i) => ({
+                prediction: p,
+                article: ctx.evalSeen[i],
+                instruction: ctx.profile.prompt.instruction,
+              })),
+            )
+          : null;
+        return {
+          seed: u.seed,
+          status: r.status,
+          error: r.error,
+          scores: ok ? (scorePredictions(ctx, r.predictions) as Record<Metric, number[]>) : null,
+          continued: cont ? cont.examples.map((e) => e.continued) : null,
+          outputTokens: r.outputTokens,
+        };
+      });
+    const trainable =
+      arm.kind === "lora"
+        ? countLoraParams(ctx.modelConfig, {
+            r: arm.r!,
+            alpha: arm.alpha!,
+            dropout: 0,
+            targetModules: ctx.profile.lora.targetModules,
+            useRslora: arm.useRslora,
+          })
+        : 0;
+    return {
+      id: arm.id,
+      label: arm.label,
+      kind: arm.kind,
+      r: arm.r,
+      alpha: arm.alpha,
+      useRslora: arm.useRslora,
+      trainN: arm.trainN,
+      sweep: arm.sweep,
+      trainableParams: trainable,
+      runs,
+    };
+  });
+  return {
+    profile: ctx.profile.name,
+    evalIds: ctx.evalSubset.ids,
+    mainTrainN: ctx.profile.data.trainN,
+    model: { id: ctx.modelId, config: ctx.modelConfig, params: total },
+    targetModules: ctx.profile.lora.targetModules,
+    arms,
+  };
+}
+
+/**
+ * Run benchmarks/*.claims.ts with vitest against a study snapshot; returns each claim's record.
+ * `filter` selects claims by name (a regular expression, as vitest's -t).
+ */
+export async function runClaims(
+  study: StudyData,
+  o: { filter?: string; root?: string; verbose?: boolean } = {},
+): Promise<ClaimRecord[]> {
+  const root = o.root ?? process.cwd();
+  const dir = mkdtempSync(join(os.tmpdir(), "lora-bench-claims-"));
+  const snapshot = join(dir, "study.json");
+  writeFileSync(snapshot, JSON.stringify(study));
+  const outDir = join(dir, "claims");
+  const prev = { study: process.env.LORA_BENCH_STUDY, claims: process.env.LORA_BENCH_CLAIMS_DIR };
+  process.env.LORA_BENCH_STUDY = snapshot;
+  process.env.LORA_BENCH_CLAIMS_DIR = outDir;
+  try {
+    const { startVitest } = await import("vitest/node");
+    const vitest = await startVitest(
+      "test",
+      [],
+      {
+        root,
+        config: join(root, "vitest.claims.config.ts"),
+        watch: false,
+        run: true,
+        testNamePattern: o.filter,
+        reporters: o.verbose ? ["default"] : [{}],
+      },
+      {},
+    );
+    await vitest.close();
+    const { readdirSync, readFileSync, existsSync } = await import("node:fs");
+    if (!existsSync(outDir)) return [];
+    return readdirSync(outDir)
+      .filter((f) => f.endsWith(".json"))
+      .sort()
+      .map((f) => JSON.parse(readFileSync(join(outDir, f), "utf8")) as ClaimRecord);
+  } finally {
+    process.env.LORA_BENCH_STUDY = prev.study;
+    process.env.LORA_BENCH_CLAIMS_DIR = prev.claims;
+    if (prev.study === undefined) delete process.env.LORA_BENCH_STUDY;
+    if (prev.claims === undefined) delete process.env.LORA_BENCH_CLAIMS_DIR;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
