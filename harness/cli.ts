@@ -25,6 +25,14 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: "run the study: arms, claims, report, README (npm run bench)",
     load: () => import("./study/commands/run.ts"),
   },
+  plan: {
+    summary: "the arms of a profile with hash and cost (JSON with --json)",
+    load: () => import("./study/commands/plan.ts"),
+  },
+  merge: {
+    summary: "merge arm results from several cache dirs into one report",
+    load: () => import("./study/commands/merge.ts"),
+  },
   diff: {
     summary: "compare two reports (files or git refs)",
     load: () => import("./report/diff-command.ts"),
