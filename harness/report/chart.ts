@@ -35,7 +35,10 @@ function tickStep(max: number): number {
 }
 
 export function renderChart(report: Report): string {
-  const arms = report.arms;
+  // An arm with no successful seed has no bars to draw (the README and diff say it failed).
+  const arms = report.arms.filter(
+    (a): a is typeof a & { metrics: NonNullable<typeof a.metrics> } => a.metrics !== null,
+  );
   const seeds = Math.max(0, ...arms.map((a) => a.seeds.length));
   const barW = arms.length <= 4 ? 34 : arms.length <= 8 ? 22 : 14;
   const groupW = arms.length * barW + 36;

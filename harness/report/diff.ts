@@ -63,9 +63,14 @@ export function diffReports(a: Report, b: Report): DiffResult {
   const aIds = new Set(a.arms.map((x) => x.id));
   const bIds = new Set(b.arms.map((x) => x.id));
   const metrics: MetricDelta[] = [];
+  const lost: string[] = [];
   for (const armA of a.arms) {
     const armB = b.arms.find((x) => x.id === armA.id);
-    if (!armB) continue;
+    if (!armB || !armA.metrics) continue;
+    if (!armB.metrics) {
+      lost.push(armA.id);
+      continue;
+    }
     for (const metric of METRICS) {
       const ma = armA.metrics[metric];
       const mb = armB.metrics[metric];
@@ -98,6 +103,7 @@ export function diffReports(a: Report, b: Report): DiffResult {
 
   const reasons = [
     ...claims.filter((c) => c.change === "regression").map((c) => `claim "${c.name}" held and now fails`),
+    ...lost.map((id) => `arm ${id} had results and now has no successful seed`),
     ...metrics
       .filter((m) => m.outside)
       .map(

@@ -43,6 +43,7 @@ function provenanceLine(report: Report): string {
 }
 
 function reproduced(arm: Arm, metric: (typeof METRICS)[number]): string {
+  if (!arm.metrics) return "failed (no successful seed)";
   const m = arm.metrics[metric];
   return `${fixed(m.mean)} ${ci(m.low, m.high)}`;
 }

@@ -1,7 +1,7 @@
 /** What every report view shares: the metric keys, their labels, and the study's published table. */
-import type { Arm, Report } from "./types.ts";
+import type { Arm, ArmMetrics, Report } from "./types.ts";
 
-export type MetricKey = keyof Arm["metrics"];
+export type MetricKey = keyof ArmMetrics;
 export const METRICS: readonly MetricKey[] = ["rouge1", "rouge2", "rougeL", "rougeLsum"];
 export const METRIC_LABEL: Record<MetricKey, string> = {
   rouge1: "ROUGE-1",

@@ -187,8 +187,14 @@ export interface Arm {
   trainable_params: number;
   total_params: number;
   seeds: SeedRun[];
-  metrics: ArmMetrics;
-  diagnostics: Diagnostics;
+  /**
+   * Null when no seed of the arm succeeded (see seeds[].error).
+   */
+  metrics: null | ArmMetrics;
+  /**
+   * Null when no seed of the arm succeeded (see seeds[].error).
+   */
+  diagnostics: null | Diagnostics;
 }
 /**
  * PEFT LoraConfig fields of a LoRA arm.

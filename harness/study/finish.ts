@@ -60,7 +60,9 @@ export function summaryText(report: Report, unchanged = false): string {
   const arms = report.arms;
   const metricRows = (["rouge1", "rouge2", "rougeL", "rougeLsum"] as const).map((m) => [
     m,
-    ...arms.map((a) => `${f(a.metrics[m].mean)} [${f(a.metrics[m].low)}, ${f(a.metrics[m].high)}]`),
+    ...arms.map((a) =>
+      a.metrics ? `${f(a.metrics[m].mean)} [${f(a.metrics[m].low)}, ${f(a.metrics[m].high)}]` : "failed",
+    ),
   ]);
   const claimRows = report.claims.map((c) => [
     `${VERDICT_SYMBOL[c.verdict]} ${c.verdict}`,

@@ -52,7 +52,6 @@ function gpuName(device: string): string | null {
 
 /** Mean, 95% CI over examples (seeds averaged within each example) and per-seed means. */
 function summarise(perSeed: number[][], seed: string) {
-  if (perSeed.length === 0) return { mean: 0, low: 0, high: 0, per_seed: [] };
   const n = perSeed[0].length;
   const perExample = Array.from({ length: n }, (_, i) => mean(perSeed.map((s) => s[i])));
   const ci = bootstrapMeanCI(perExample, rngStream(seed, "report/metric-ci"), 1000);
@@ -73,7 +72,6 @@ export function buildReport(run: ArmsRun, claims: ClaimRecord[], totalS: number,
         `${a.id}/${m}`,
       );
     const okResults = res.filter(([, r]) => r.status === "ok").map(([, r]) => r);
-    const diag = diagnostics(run, okResults);
     return {
       id: a.id,
       label: a.label,
@@ -108,13 +106,16 @@ export function buildReport(run: ArmsRun, claims: ClaimRecord[], totalS: number,
           eval_seconds: r.evalSeconds,
         };
       }),
-      metrics: {
-        rouge1: metric("rouge1"),
-        rouge2: metric("rouge2"),
-        rougeL: metric("rougeL"),
-        rougeLsum: metric("rougeLsum"),
-      },
-      diagnostics: diag,
+      // No successful seed: no numbers to show (the seeds' errors say why).
+      metrics: ok.length
+        ? {
+            rouge1: metric("rouge1"),
+            rouge2: metric("rouge2"),
+            rougeL: metric("rougeL"),
+            rougeLsum: metric("rougeLsum"),
+          }
+        : null,
+      diagnostics: okResults.length ? diagnostics(run, okResults) : null,
     };
   });
   const claimList: Claim[] = claims.map((c) => ({
@@ -195,8 +196,6 @@ export function buildReport(run: ArmsRun, claims: ClaimRecord[], totalS: number,
 
 function diagnostics(run: ArmsRun, ok: ArmResult[]) {
   const { ctx } = run;
-  if (ok.length === 0)
-    return { continuation_rate: 0, mean_output_tokens: 0, empty_rate: 0, novel_bigram_ratio: null };
   const reps = ok.map((r) =>
     continuationBias(
       r.predictions.map((pr, i) => ({

@@ -23,7 +23,7 @@ function save(dir: string, name: string, r: Report): string {
 /** B: r=8's ROUGE-2 drops below A's CI and the ROUGE-2 claim flips from holds to fails. */
 function regressed(): Report {
   const b = makeReport({ created_at: "2025-12-01T00:00:00Z" });
-  b.arms[1].metrics.rouge2 = { mean: 0.08, low: 0.07, high: 0.09, per_seed: [0.08, 0.08, 0.08] };
+  b.arms[1].metrics!.rouge2 = { mean: 0.08, low: 0.07, high: 0.09, per_seed: [0.08, 0.08, 0.08] };
   b.claims[0].verdict = "fails";
   return b;
 }
@@ -60,8 +60,8 @@ describe("diffReports", () => {
 
   it("counts a shift above the CI too, but not a move within it", () => {
     const b = makeReport();
-    b.arms[0].metrics.rouge1.mean = 0.25;
-    b.arms[1].metrics.rouge1.mean = 0.23;
+    b.arms[0].metrics!.rouge1.mean = 0.25;
+    b.arms[1].metrics!.rouge1.mean = 0.23;
     const d = diffReports(makeReport(), b);
     expect(d.metrics.filter((m) => m.outside).map((m) => [m.arm, m.outside])).toEqual([["base", "above"]]);
     expect(d.regression).toBe(true);
@@ -134,7 +134,7 @@ describe("lora-bench diff (files)", () => {
     const json = JSON.parse(out());
     expect(Object.keys(json)).toEqual(["metrics", "claims", "arms", "regression", "reasons"]);
     expect(json.regression).toBe(true);
-    expect(json.metrics[0]).toEqual({
+    expect(json.metrics![0]).toEqual({
       arm: "base",
       metric: "rouge1",
       a: 0.221,
@@ -215,6 +215,20 @@ describe("lora-bench diff (git refs)", () => {
     expect((err as Error).message).not.toContain("\n");
     await expect(main(["HEAD~1", "HEAD"], { cwd: tmp(), stdout: () => {} })).rejects.toThrow(
       '"HEAD~1" is neither a report file nor a git ref',
+    );
+  });
+});
+
+describe("an arm that lost every seed", () => {
+  it("is a regression when it had results before", () => {
+    const a = makeReport({});
+    const b = makeReport({ created_at: "2025-12-02T00:00:00Z" });
+    b.arms[2].metrics = null;
+    b.arms[2].diagnostics = null;
+    const d = diffReports(a, b);
+    expect(d.regression).toBe(true);
+    expect(d.reasons.join("\n")).toMatch(
+      new RegExp(`arm ${b.arms[2].id} had results and now has no successful seed`),
     );
   });
 });

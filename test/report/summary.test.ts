@@ -74,7 +74,7 @@ describe("writeJobSummary", () => {
 
   it("with a diff: adds the comparison, the regression output and an error per reason", async () => {
     const b = makeReport();
-    b.arms[2].metrics.rouge1.mean = 0.3;
+    b.arms[2].metrics!.rouge1.mean = 0.3;
     await writeJobSummary(b, diffReports(makeReport(), b), ["main", "this run"]);
     expect(readFileSync(summaryFile, "utf8")).toContain("### Compared with main");
     expect(outputs().regression).toBe("true");

@@ -43,9 +43,9 @@ describe("writeReport / readReport", () => {
     const dir = tmp();
     writeReport(dir, makeReport());
     const second = makeReport({ created_at: "2025-11-30T01:00:00Z" });
-    second.arms[0].metrics.rouge1.mean = 0.25;
+    second.arms[0].metrics!.rouge1.mean = 0.25;
     writeReport(dir, second);
-    expect(readReport(latestPath(dir)).arms[0].metrics.rouge1.mean).toBe(0.25);
+    expect(readReport(latestPath(dir)).arms[0].metrics!.rouge1.mean).toBe(0.25);
     expect(allFiles(dir)).toEqual([
       "history/tiny/2025-11-29T14-03-07Z-0123456.json",
       "history/tiny/2025-11-30T01-00-00Z-0123456.json",
