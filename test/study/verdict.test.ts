@@ -1,0 +1,155 @@
+import { describe, expect, it } from "vitest";
+import { TINYLLAMA_SHAPES } from "../../harness/engine/perf.ts";
+import { rngStream } from "../../harness/rng.ts";
+import { type ArmData, evaluateSpec, type Metric, type StudyData } from "../../harness/study/verdict.ts";
+import { tinyConfig } from "../engine/tiny.ts";
+
+const N = 60;
+const noise = rngStream(3, "verdict-test");
+/** Per-example scores around `mu` (the same example difficulty for every arm: paired data). */
+const difficulty = Array.from({ length: N }, () => 0.2 * noise.next());
+function scores(mu: number, seed: number): Record<Metric, number[]> {
+  const r = rngStream(seed, `arm-${mu}`);
+  const row = () => difficulty.map((d) => Math.min(1, Math.max(0, mu + d + 0.02 * r.normal())));
+  return { rouge1: row(), rouge2: row(), rougeL: row(), rougeLsum: row() };
+}
+function arm(id: string, mu: number, opts: Partial<ArmData> = {}, seeds = [1, 2, 3]): ArmData {
+  return {
+    id,
+    label: id,
+    kind: id === "base" ? "base" : "lora",
+    r: id === "base" ? null : 8,
+    alpha: 16,
+    useRslora: false,
+    trainN: 100,
+    sweep: false,
+    trainableParams: 0,
+    runs: seeds.map((s) => ({
+      seed: s,
+      status: "ok",
+      error: null,
+      scores: scores(mu, s),
+      continued: difficulty.map((d) => d < 0.05),
+      outputTokens: [],
+    })),
+    ...opts,
+  };
+}
+function study(arms: ArmData[]): StudyData {
+  return {
+    profile: "test",
+    evalIds: difficulty.map((_, i) => `e${i}`),
+    mainTrainN: 100,
+    model: { id: "m", config: tinyConfig(), params: 1000 },
+    targetModules: ["q_proj", "v_proj"],
+    arms,
+  };
+}
+
+describe("verdicts", () => {
+  const s = study([arm("base", 0.2), arm("lora-r8", 0.25), arm("lora-r32", 0.15), arm("same", 0.2)]);
+
+  it("holds, fails and stays inconclusive as the paired CI says", () => {
+    const holds = evaluateSpec("a", { better: "lora-r8", than: "base", metric: "rouge2" }, s);
+    expect(holds.verdict).toBe("holds");
+    expect(holds.evidence.effect).toBeCloseTo(0.05, 2);
+    expect(holds.evidence.ci![0]).toBeGreaterThan(0);
+    expect(holds.evidence.per_seed).toHaveLength(3);
+    expect(holds.evidence.relative).toBeCloseTo(0.05 / 0.3, 1);
+    expect(holds.evidence.p_value).toBeLessThan(0.01);
+    expect(evaluateSpec("b", { better: "lora-r32", than: "base", metric: "rouge2" }, s).verdict).toBe(
+      "fails",
+    );
+    expect(evaluateSpec("c", { better: "same", than: "base", metric: "rouge2" }, s).verdict).toBe(
+      "inconclusive",
+    );
+  });
+
+  it("reads 'worse' claims in their own direction, and needs every metric for a multi-metric claim", () => {
+    const w = evaluateSpec(
+      "d",
+      { worse: "lora-r32", than: "base", metric: ["rouge1", "rouge2", "rougeL"] },
+      s,
+    );
+    expect(w.verdict).toBe("holds");
+    expect(w.evidence.effect).toBeLessThan(0);
+    expect(w.evidence.ci![1]).toBeLessThan(0);
+    expect(evaluateSpec("e", { worse: "lora-r8", than: "base", metric: "rouge2" }, s).verdict).toBe("fails");
+    const mixed = study([arm("base", 0.2), arm("x", 0.2, { runs: [] })]);
+    expect(evaluateSpec("f", { better: "x", than: "base", metric: "rouge1" }, mixed).verdict).toBe(
+      "inconclusive",
+    );
+  });
+
+  it("is inconclusive, saying why, when an arm is missing or every seed failed", () => {
+    const failed = arm("lora-r8", 0.3, {
+      runs: [
+        {
+          seed: 1,
+          status: "failed",
+          error: { step: 3, reason: "loss is NaN" },
+          scores: null,
+          continued: null,
+          outputTokens: [],
+        },
+      ],
+    });
+    const o = evaluateSpec(
+      "g",
+      { better: "lora-r8", than: "base", metric: "rouge2" },
+      study([arm("base", 0.2), failed]),
+    );
+    expect(o.verdict).toBe("inconclusive");
+    expect(o.evidence.detail).toMatch(/no successful run \(loss is NaN\)/);
+    expect(evaluateSpec("h", { better: "nope", than: "base", metric: "rouge2" }, s).evidence.detail).toMatch(
+      /not in this study/,
+    );
+  });
+
+  it("counts TinyLlama's trainable parameters at r=8 on q_proj+v_proj exactly (1,126,400 ≈ 0.102%)", () => {
+    const spec = {
+      trainableFraction: "lora-r8",
+      approx: 0.001,
+      tolerance: 0.0002,
+      exact: 1_126_400,
+      architecture: TINYLLAMA_SHAPES,
+    };
+    const o = evaluateSpec("i", spec, s);
+    expect(o.verdict).toBe("holds");
+    expect(o.evidence.effect).toBeCloseTo(1_126_400 / 1_100_048_384, 12);
+    expect(evaluateSpec("j", { ...spec, exact: 1_126_401 }, s).verdict).toBe("fails");
+  });
+
+  it("judges a continuation rate against its threshold", () => {
+    const rate = difficulty.filter((d) => d < 0.05).length / N;
+    const o = evaluateSpec("k", { continuation: "base", atLeast: rate / 3 }, s);
+    expect(o.evidence.effect).toBeCloseTo(rate, 12);
+    expect(o.verdict).toBe("holds");
+    expect(evaluateSpec("l", { continuation: "base", atLeast: 0.95 }, s).verdict).toBe("fails");
+  });
+
+  it("finds the first N where the larger rank beats the smaller one in the sweep", () => {
+    const sweep = (r: number, n: number, mu: number) =>
+      arm(`lora-r${r}-n${n}`, mu, { r, trainN: n, sweep: true }, [1]);
+    const sw = study([
+      arm("lora-r8", 0.25, { r: 8 }),
+      arm("lora-r32", 0.15, { r: 32 }),
+      sweep(8, 250, 0.26),
+      sweep(32, 250, 0.26),
+      sweep(8, 500, 0.27),
+      sweep(32, 500, 0.33),
+    ]);
+    const o = evaluateSpec("m", { sweep: { small: 8, large: 32 }, metric: "rouge2" }, sw);
+    expect(o.verdict).toBe("holds");
+    expect(o.evidence.detail).toMatch(/r=32 first beats r=8 at N=500/);
+    const never = study([
+      arm("lora-r8", 0.25, { r: 8 }),
+      arm("lora-r32", 0.15, { r: 32 }),
+      sweep(8, 250, 0.3),
+      sweep(32, 250, 0.2),
+    ]);
+    expect(evaluateSpec("n", { sweep: { small: 8, large: 32 }, metric: "rouge2" }, never).verdict).toBe(
+      "fails",
+    );
+  });
+});
