@@ -26,6 +26,8 @@ import {
 export type { ClaimSpec, Metric, StudyData } from "./verdict.ts";
 
 export interface ClaimRecord extends ClaimOutcome {
+  /** Declaration order within its spec file. */
+  index: number;
   id: string;
   name: string;
   spec: string;
@@ -33,6 +35,7 @@ export interface ClaimRecord extends ClaimOutcome {
 }
 
 let studyPromise: Promise<StudyData> | null = null;
+let declared = 0;
 
 /** The study the claims judge (memoised per test file). */
 export function getStudy(): Promise<StudyData> {
@@ -76,6 +79,7 @@ export function claim(
   spec: (ClaimSpec & { studyText?: string }) | Custom,
   opts: { studyText?: string } = {},
 ): void {
+  const index = declared++;
   test(name, async (ctx) => {
     const study = await getStudy();
     let outcome: ClaimOutcome;
@@ -92,6 +96,7 @@ export function claim(
     const text = opts.studyText ?? (typeof spec !== "function" ? spec.studyText : undefined);
     const rec: ClaimRecord = {
       ...outcome,
+      index,
       id: claimId(name),
       name,
       spec: specFile(),

@@ -226,10 +226,12 @@ export async function runClaims(
     await vitest.close();
     const { readdirSync, readFileSync, existsSync } = await import("node:fs");
     if (!existsSync(outDir)) return [];
+    // The study's own table first (comparisons), then value checks, then probes; declaration order within.
+    const rank = { compare: 0, value: 1, probe: 2 } as const;
     return readdirSync(outDir)
       .filter((f) => f.endsWith(".json"))
-      .sort()
-      .map((f) => JSON.parse(readFileSync(join(outDir, f), "utf8")) as ClaimRecord);
+      .map((f) => JSON.parse(readFileSync(join(outDir, f), "utf8")) as ClaimRecord)
+      .sort((a, b) => rank[a.kind] - rank[b.kind] || a.spec.localeCompare(b.spec) || a.index - b.index);
   } finally {
     process.env.LORA_BENCH_STUDY = prev.study;
     process.env.LORA_BENCH_CLAIMS_DIR = prev.claims;
