@@ -49,11 +49,19 @@ export async function readParquetRows(
   for (const c of columns) {
     if (!have.has(c)) throw new UserError(`missing column "${c}" (has: ${[...have].join(", ")})`, path);
   }
+  let rows: Record<string, unknown>[];
   try {
-    return (await parquetReadObjects({ file, metadata, columns: [...columns] })) as Record<string, unknown>[];
+    rows = (await parquetReadObjects({ file, metadata, columns: [...columns] })) as Record<string, unknown>[];
   } catch (err) {
     throw new UserError(`corrupt parquet data (${(err as Error).message})`, path);
   }
+  // A damaged footer can parse with row groups of no size: hyparquet then returns fewer rows, silently.
+  if (rows.length !== Number(metadata.num_rows))
+    throw new UserError(
+      `corrupt parquet data (footer says ${metadata.num_rows} rows, ${rows.length} could be read)`,
+      path,
+    );
+  return rows;
 }
 
 /** CNN/DM records from one parquet file (the Hub's `3.0.0/{split}-0000N-of-0000M.parquet`). */
