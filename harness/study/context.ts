@@ -166,7 +166,13 @@ export async function buildContext(
   const { dir, revision } = await resolveModel(profile);
   const cfgPath = join(dir, "config.json");
   if (!existsSync(cfgPath)) throw new UserError("no config.json in model directory", dir);
-  const modelConfig = parseLlamaConfig(JSON.parse(readFileSync(cfgPath, "utf8")), cfgPath);
+  let cfgJson: unknown;
+  try {
+    cfgJson = JSON.parse(readFileSync(cfgPath, "utf8"));
+  } catch {
+    throw new UserError("not valid JSON", cfgPath);
+  }
+  const modelConfig = parseLlamaConfig(cfgJson, cfgPath);
   const tok = await loadTokenizer(dir);
   const ds = profile.dataset;
   const opts = { config: ds.config, revision: ds.revision };
