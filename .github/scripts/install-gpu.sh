@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Install on the self-hosted GPU runner: `npm ci`, then onnxruntime-node's CUDA 12 provider, then
+# prove both load. The workflow sets ONNXRUNTIME_NODE_INSTALL=cuda12 for this step (the repository's
+# .npmrc skips the CUDA download so that everyone else's install stays offline-safe).
+#
+# npm 11 does not run install scripts it has not been told to allow, so `npm ci` alone may leave the
+# provider out: onnxruntime-node's own install script is run explicitly. Its download (~400 MB from
+# NuGet) is kept in the runner's tool cache, per onnxruntime-node version, for the next jobs.
+set -euo pipefail
+
+if [ "${ONNXRUNTIME_NODE_INSTALL:-}" != "cuda12" ]; then
+  echo "::error::install-gpu.sh: set ONNXRUNTIME_NODE_INSTALL=cuda12 for this step (got '${ONNXRUNTIME_NODE_INSTALL:-}')"
+  exit 2
+fi
+
+npm ci --no-audit --no-fund
+
+ort=node_modules/onnxruntime-node
+version=$(node -p "require('./$ort/package.json').version")
+bin="$ort/bin/napi-v6/linux/x64"
+keep="${RUNNER_TOOL_CACHE:-$HOME/.cache}/onnxruntime-node-cuda12/$version"
+libs=(libonnxruntime_providers_cuda.so libonnxruntime_providers_shared.so libonnxruntime_providers_tensorrt.so)
+
+if [ ! -f "$bin/libonnxruntime_providers_cuda.so" ]; then
+  if [ -f "$keep/libonnxruntime_providers_cuda.so" ]; then
+    echo "CUDA provider for onnxruntime-node $version from $keep"
+    for f in "${libs[@]}"; do if [ -f "$keep/$f" ]; then cp "$keep/$f" "$bin/"; fi; done
+  else
+    echo "Downloading the CUDA provider for onnxruntime-node $version"
+    node "$ort/script/install" --onnxruntime-node-install=cuda12
+    # Publish by rename so that two runners sharing the tool cache never see half a copy.
+    tmp="$keep.$$.tmp"
+    mkdir -p "$tmp"
+    for f in "${libs[@]}"; do if [ -f "$bin/$f" ]; then cp "$bin/$f" "$tmp/"; fi; done
+    mkdir -p "$(dirname "$keep")"
+    mv -T "$tmp" "$keep" 2>/dev/null || rm -rf "$tmp"
+  fi
+fi
+
+if [ ! -f "$bin/libonnxruntime_providers_cuda.so" ]; then
+  echo "::error::no $bin/libonnxruntime_providers_cuda.so after the install; see docs/gpu-runner.md"
+  exit 1
+fi
+# The provider links against CUDA 12 and cuDNN 9 from the system: name what is missing here rather
+# than let the first session fail hours into the queue.
+missing=$(ldd "$bin/libonnxruntime_providers_cuda.so" | awk '/not found/ {print $1}' | sort -u | tr '\n' ' ')
+if [ -n "$missing" ]; then
+  echo "::error::the CUDA provider cannot load: ${missing}not found (install CUDA 12 and cuDNN 9, see docs/gpu-runner.md)"
+  exit 1
+fi
+node -e "require('onnxruntime-node'); console.log('onnxruntime-node binding loads; CUDA provider present')"
