@@ -36,6 +36,7 @@ export interface Workflow {
   on: Record<string, unknown>;
   env?: Record<string, string>;
   concurrency?: { group: string; "cancel-in-progress"?: boolean };
+  defaults?: { run?: { shell?: string } };
   permissions?: Record<string, string>;
   jobs: Record<string, Job>;
 }

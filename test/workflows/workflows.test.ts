@@ -185,6 +185,8 @@ describe("nightly-bench.yml", () => {
     expect(wf.env?.HF_HOME).toMatch(/'\/opt\/hf-cache'/);
     expect(wf.env?.HF_TOKEN).toBe(expr("secrets.HF_TOKEN"));
     expect(wf.permissions).toEqual({ contents: "read" });
+    // pipefail, as the local runner below runs the steps.
+    expect(wf.defaults).toEqual({ run: { shell: "bash" } });
   });
 
   it("GPU jobs run on [self-hosted, linux, x64, gpu] and install with ONNXRUNTIME_NODE_INSTALL=cuda12", () => {
