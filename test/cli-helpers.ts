@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -25,4 +25,20 @@ export function cli(args: string[], opts: { cwd?: string; env?: Record<string, s
 
 export function tempDir(prefix = "lora-bench-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Like cli(), without blocking the event loop (needed when the test process also serves HTTP). */
+export function cliAsync(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("close", (code) => done({ code: code ?? -1, stdout, stderr }));
+  });
 }
