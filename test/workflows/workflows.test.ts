@@ -99,8 +99,9 @@ describe("the workflow files", () => {
     const registered = [...help.stdout.matchAll(/^ {2}(\S+) {2,}/gm)].map((m) => m[1]);
     expect(registered).toEqual(expect.arrayContaining(["plan", "run", "merge", "diff", "summary"]));
     const calls = allScripts().flatMap(([where, text]) => cliInvocations(text).map((c) => ({ where, ...c })));
-    expect(new Set(calls.map((c) => c.command))).toEqual(
-      new Set(["plan", "run", "merge", "summary", "diff"]),
+    // At least the nightly's pipeline; any other command must pass the same checks.
+    expect(calls.map((c) => c.command)).toEqual(
+      expect.arrayContaining(["plan", "run", "merge", "summary", "diff"]),
     );
     for (const c of calls) {
       expect(registered, `${c.where}: ${c.via} ${c.command}`).toContain(c.command);
