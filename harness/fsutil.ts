@@ -1,4 +1,13 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 
 let counter = 0;
@@ -44,5 +53,32 @@ export function writeDirAtomic(dir: string, files: Record<string, string | Uint8
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     throw err;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Remove what a killed writer left in `dir`: temp files or directories named `<name>.<pid>[.<n>].tmp`
+ * (the names above use) whose process is gone. A live process's temp is left alone.
+ */
+export function removeStaleTemps(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /\.(\d+)(?:\.\d+)?\.tmp$/.exec(name);
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1])))
+      rmSync(join(dir, name), { recursive: true, force: true });
   }
 }

@@ -6,9 +6,9 @@
  * The default profile keeps the bare name so `reports/latest.json` is "the" report a fresh clone has.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fsError, UserError } from "../errors.ts";
-import { writeFileAtomic } from "../fsutil.ts";
+import { removeStaleTemps, writeFileAtomic } from "../fsutil.ts";
 import type { Report } from "./types.ts";
 import { validateReport } from "./validate.ts";
 
@@ -49,6 +49,9 @@ export function writeReport(dir: string, report: Report): { latest: string; hist
   validateReport(report, latest);
   const text = serializeReport(report);
   const history = historyPath(dir, report);
+  // A run killed while writing leaves <file>.<pid>.<n>.tmp next to these files.
+  removeStaleTemps(dir);
+  removeStaleTemps(dirname(history));
   writeIfChanged(history, text);
   writeIfChanged(latest, text);
   return { latest, history };

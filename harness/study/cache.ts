@@ -16,7 +16,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../fsutil.ts";
+import { removeStaleTemps, writeFileAtomic } from "../fsutil.ts";
 
 export interface TrainRecord {
   steps: number;
@@ -131,6 +131,8 @@ export async function withCacheLock<T>(
       await new Promise((r) => setTimeout(r, 500));
     }
   }
+  // Entries being built by a run that was killed stay behind as arms/<key>.<pid>.tmp; clear them.
+  removeStaleTemps(join(cacheDir, "arms"));
   try {
     return await fn();
   } finally {
