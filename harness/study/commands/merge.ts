@@ -4,7 +4,7 @@
  * report as a single run would. An entry made by another engine version or from another model or
  * data selection is refused, never mixed in; a planned arm that no directory has is an error.
  */
-import { cpSync, existsSync, readdirSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { parseFlags } from "../../args.ts";
 import { UserError } from "../../errors.ts";
@@ -40,8 +40,12 @@ export async function run(argv: string[]): Promise<number> {
                 : "its data selection or configuration differs from this plan";
           throw new UserError(`refusing ${r.armId} seed ${r.seed}: ${why}`, join(arms, key));
         }
-        if (dir !== cacheDir && !existsSync(entryDir(cacheDir, key)))
-          cpSync(join(arms, key), entryDir(cacheDir, key), { recursive: true });
+        if (dir !== cacheDir && !existsSync(entryDir(cacheDir, key))) {
+          // Copy then rename: a merge killed mid-copy must not leave an entry whose adapter is cut short.
+          const tmp = `${entryDir(cacheDir, key)}.${process.pid}.tmp`;
+          cpSync(join(arms, key), tmp, { recursive: true });
+          renameSync(tmp, entryDir(cacheDir, key));
+        }
         found.add(key);
       }
     }
