@@ -52,7 +52,7 @@ export default defineConfig({
       decoding: { maxNewTokens: 64, batchSize: 25 },
       rouge: { useStemmer: false, bootstrapResamples: 1000 },
       arms: STUDY_ARMS,
-      sweep: { n: [100, 200, 400], ranks: [8, 32], seeds: [1] },
+      sweep: { n: [100, 200], ranks: [8, 32], seeds: [1] },
       device: "cpu",
     },
     tinyllama: {

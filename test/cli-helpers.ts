@@ -28,9 +28,15 @@ export function tempDir(prefix = "lora-bench-"): string {
 }
 
 /** Like cli(), without blocking the event loop (needed when the test process also serves HTTP). */
-export function cliAsync(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+export function cliAsync(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env } });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env: { ...process.env, ...opts.env },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => {

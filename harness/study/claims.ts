@@ -68,7 +68,7 @@ function specFile(): string {
   return relative(process.cwd(), path);
 }
 
-type Custom = (study: StudyData) => ClaimOutcome | void | Promise<ClaimOutcome | void>;
+type Custom = (study: StudyData) => ClaimOutcome | undefined | Promise<ClaimOutcome | undefined>;
 
 /**
  * Declare a claim. `spec` is a comparison, a value check or a probe (see verdict.ts), or a function

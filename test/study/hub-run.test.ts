@@ -25,21 +25,39 @@ describe("a profile whose model and dataset come from the Hub (local imitation o
     const s = makeSmallStudy();
     const data = filesOf(join(ROOT, "fixtures/data/synthetic-news/3.0.0"), "3.0.0/");
     hub = await startFakeHub([
-      { type: "model", id: "lora-bench/small-llama", commits: { [MODEL_COMMIT]: filesOf(s.modelDir) }, refs: { main: MODEL_COMMIT } },
-      { type: "dataset", id: "lora-bench/synthetic-news", commits: { [DATA_COMMIT]: data }, refs: { main: DATA_COMMIT } },
+      {
+        type: "model",
+        id: "lora-bench/small-llama",
+        commits: { [MODEL_COMMIT]: filesOf(s.modelDir) },
+        refs: { main: MODEL_COMMIT },
+      },
+      {
+        type: "dataset",
+        id: "lora-bench/synthetic-news",
+        commits: { [DATA_COMMIT]: data },
+        refs: { main: DATA_COMMIT },
+      },
     ]);
     writeFileSync(
       s.config,
       readFileSync(s.config, "utf8")
-        .replace(`model: { source: ${JSON.stringify(s.modelDir)} }`, 'model: { source: "lora-bench/small-llama" }')
+        .replace(
+          `model: { source: ${JSON.stringify(s.modelDir)} }`,
+          'model: { source: "lora-bench/small-llama" }',
+        )
         .replace(/dataset: \{ source: "[^"]+"/, 'dataset: { source: "lora-bench/synthetic-news"'),
     );
     const home = tempDir("hf-home-");
     const env = { HF_ENDPOINT: hub.endpoint, HF_HOME: home };
     const plan = await cli(["plan", "--config", s.config, "--json"], { env });
     expect(plan.code, plan.stderr).toBe(0);
-    expect(readdirSync(join(home, "hub")).sort()).toEqual(["datasets--lora-bench--synthetic-news", "models--lora-bench--small-llama"]);
-    expect(readFileSync(join(home, "hub/models--lora-bench--small-llama/refs/main"), "utf8").trim()).toBe(MODEL_COMMIT);
+    expect(readdirSync(join(home, "hub")).sort()).toEqual([
+      "datasets--lora-bench--synthetic-news",
+      "models--lora-bench--small-llama",
+    ]);
+    expect(readFileSync(join(home, "hub/models--lora-bench--small-llama/refs/main"), "utf8").trim()).toBe(
+      MODEL_COMMIT,
+    );
     const before = hub.requests.length;
     expect(before).toBeGreaterThan(0);
 
