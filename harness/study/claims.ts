@@ -16,6 +16,7 @@ import { join, relative } from "node:path";
 import { expect, test } from "vitest";
 import { writeFileAtomic } from "../fsutil.ts";
 import {
+  bareEvidence,
   type ClaimOutcome,
   type ClaimSpec,
   evaluateSpec,
@@ -114,16 +115,6 @@ function freeForm(verdict: "holds" | "fails", detail: string): ClaimOutcome {
     kind: "value",
     metric: null,
     arms: [],
-    evidence: {
-      effect: null,
-      relative: null,
-      ci: null,
-      p_value: null,
-      per_seed: [],
-      n_examples: 0,
-      n_seeds: 0,
-      threshold: null,
-      detail,
-    },
+    evidence: bareEvidence(detail),
   };
 }

@@ -96,6 +96,21 @@ function need(study: StudyData, id: string): ArmData | string {
   return a;
 }
 
+/** Evidence with no numbers, only a sentence (value checks without statistics, missing arms…). */
+export function bareEvidence(detail: string): ClaimOutcome["evidence"] {
+  return {
+    effect: null,
+    relative: null,
+    ci: null,
+    p_value: null,
+    per_seed: [],
+    n_examples: 0,
+    n_seeds: 0,
+    threshold: null,
+    detail,
+  };
+}
+
 function inconclusive(
   kind: ClaimOutcome["kind"],
   metric: string | null,
@@ -107,17 +122,7 @@ function inconclusive(
     kind,
     metric,
     arms,
-    evidence: {
-      effect: null,
-      relative: null,
-      ci: null,
-      p_value: null,
-      per_seed: [],
-      n_examples: 0,
-      n_seeds: 0,
-      threshold: null,
-      detail,
-    },
+    evidence: bareEvidence(detail),
   };
 }
 

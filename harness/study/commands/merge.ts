@@ -8,8 +8,8 @@ import { cpSync, existsSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { parseFlags } from "../../args.ts";
 import { UserError } from "../../errors.ts";
+import { finishStudy } from "../../report/finish.ts";
 import { type ArmResult, entryDir, readEntry, withCacheLock } from "../cache.ts";
-import { finishStudy } from "../finish.ts";
 import { prepare, runArms } from "../runner.ts";
 import { RUN_FLAGS, runOptions } from "./run.ts";
 

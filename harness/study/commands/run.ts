@@ -9,7 +9,7 @@ import { parseFlags } from "../../args.ts";
 import { progressLine } from "../../engine/commands/progress.ts";
 import { parseDevice } from "../../engine/session.ts";
 import { UserError } from "../../errors.ts";
-import { finishStudy } from "../finish.ts";
+import { finishStudy } from "../../report/finish.ts";
 import { type RunOptions, runArms } from "../runner.ts";
 
 export function parseSeeds(v: string | undefined): number | number[] | undefined {

@@ -7,13 +7,13 @@ import { join, resolve } from "node:path";
 import { markdownTable } from "markdown-table";
 import { progressLine } from "../engine/commands/progress.ts";
 import { writeFileAtomic } from "../fsutil.ts";
-import { renderChart } from "../report/chart.ts";
-import { chartFileName, updateReadme, VERDICT_SYMBOL } from "../report/readme.ts";
-import type { Report } from "../report/types.ts";
-import { stripVolatile } from "../report/volatile.ts";
-import { latestPath, readReport, writeReport } from "../report/write.ts";
-import { buildReport } from "./report.ts";
-import { type ArmsRun, runClaims } from "./runner.ts";
+import { type ArmsRun, runClaims } from "../study/runner.ts";
+import { buildReport } from "./build.ts";
+import { renderChart } from "./chart.ts";
+import { chartFileName, updateReadme, VERDICT_SYMBOL } from "./readme.ts";
+import type { Report } from "./types.ts";
+import { stripVolatile } from "./volatile.ts";
+import { latestPath, readReport, writeReport } from "./write.ts";
 
 function sameResults(a: Report, b: Report): boolean {
   const strip = (r: Report) => {

@@ -11,12 +11,12 @@ import { ortVersion } from "../engine/session.ts";
 import { mean } from "../metrics/aggregate.ts";
 import { continuationBias } from "../metrics/continuation.ts";
 import { bootstrapMeanCI } from "../metrics/paired.ts";
-import type { Arm, Claim, Report } from "../report/types.ts";
 import { rngStream } from "../rng.ts";
-import type { ArmResult } from "./cache.ts";
-import type { ClaimRecord } from "./claims.ts";
-import type { ArmsRun } from "./runner.ts";
-import type { Metric } from "./verdict.ts";
+import type { ArmResult } from "../study/cache.ts";
+import type { ClaimRecord } from "../study/claims.ts";
+import type { ArmsRun } from "../study/runner.ts";
+import type { Metric } from "../study/verdict.ts";
+import type { Arm, Claim, Report } from "./types.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const METRICS: Metric[] = ["rouge1", "rouge2", "rougeL", "rougeLsum"];
