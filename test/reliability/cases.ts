@@ -716,20 +716,11 @@ export const CASES: BadCase[] = [
   configCase("lr-out-of-range", /config\.profiles\.tiny\.training\.lr must be in \[0, 1\], got -1/, (t) =>
     t.replace("lr: 1e-3", "lr: -1"),
   ),
-  configCase("string-for-number", /config\.profiles\.tiny\.data\.trainN must be a number/, (t) =>
-    t.replace("trainN: 8", 'trainN: "8"'),
-  ),
-  configCase("bad-device", /config\.profiles\.tiny\.device must be one of "cpu", "cuda"/, (t) =>
-    t.replace('device: "cpu"', 'device: "tpu"'),
-  ),
   configCase("lora-arm-without-r", /arms "lora-r8": a lora arm needs r/, (t) =>
     t.replace('kind: "lora", r: 8', 'kind: "lora"'),
   ),
   configCase("duplicate-arm-id", /duplicate arm id "base"/, (t) =>
     t.replace('{ id: "lora-r8", kind: "lora", r: 8 }', '{ id: "base", kind: "base" }'),
-  ),
-  configCase("default-profile-missing", /config\.defaultProfile "tinyy" is not a profile/, (t) =>
-    t.replace('defaultProfile: "tiny"', 'defaultProfile: "tinyy"'),
   ),
   configCase("not-loadable", /cannot load config/, (t) => t.replace("export default", "export default ((")),
 ];

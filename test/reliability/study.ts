@@ -14,8 +14,14 @@ import { ROOT } from "../cli-helpers.ts";
 import { BIN, type Fixtures, studyConfig } from "./cases.ts";
 
 export const UNITS = 5;
+/** The r=32 arm's units, which diverge at step 1. */
+export const FAILED_UNITS = ["lora-r32 seed 1", "lora-r32 seed 2"];
 
-/** The crash study's config in dir: 2 epochs of 4 steps and 2 decoding batches per unit (kill windows). */
+/**
+ * The crash study's config in dir: 2 epochs of 4 steps and 2 decoding batches per unit (kill windows).
+ * Its r=32 arm diverges on purpose: alpha 1e300 makes PEFT's scaling alpha/r overflow float32 to
+ * Infinity, and Infinity × B = 0 is NaN in the first forward, so every pass also covers a failed arm.
+ */
 export function crashStudy(
   dir: string,
   fx: Fixtures,
@@ -29,7 +35,7 @@ export function crashStudy(
     .replace("decoding: { maxNewTokens: 4, batchSize: 4 }", "decoding: { maxNewTokens: 8, batchSize: 2 }")
     .replace(
       '{ id: "lora-r8", kind: "lora", r: 8 }]',
-      `{ id: "lora-r8", kind: "lora", r: 8 }, { id: "lora-r32", kind: "lora", r: 32 }${o.extraArm ? `, ${o.extraArm}` : ""}]`,
+      `{ id: "lora-r8", kind: "lora", r: 8 }, { id: "lora-r32", kind: "lora", r: 32, alpha: 1e300 }${o.extraArm ? `, ${o.extraArm}` : ""}]`,
     );
   if (o.threads !== undefined) text = text.replace('device: "cpu",', `device: "cpu", threads: ${o.threads},`);
   writeFileSync(file, text);
