@@ -78,7 +78,7 @@ type Custom = (study: StudyData) => ClaimOutcome | undefined | Promise<ClaimOutc
 export function claim(
   name: string,
   spec: (ClaimSpec & { studyText?: string }) | Custom,
-  opts: { studyText?: string } = {},
+  opts: { studyText?: string; kind?: "probe" } = {},
 ): void {
   const index = declared++;
   test(name, async (ctx) => {
@@ -97,6 +97,7 @@ export function claim(
     const text = opts.studyText ?? (typeof spec !== "function" ? spec.studyText : undefined);
     const rec: ClaimRecord = {
       ...outcome,
+      kind: opts.kind ?? outcome.kind,
       index,
       id: claimId(name),
       name,
@@ -107,6 +108,14 @@ export function claim(
     if (rec.verdict === "fails") throw new Error(`claim fails: ${rec.evidence.detail}`);
     if (rec.verdict === "inconclusive") ctx.skip(`inconclusive: ${rec.evidence.detail}`);
   });
+}
+
+/**
+ * A probe: a question the study invites rather than one of its claims (future work, ablations).
+ * Judged like a claim; reported after the study's own claims.
+ */
+export function probe(name: string, spec: ClaimSpec & { studyText?: string }): void {
+  claim(name, spec, { kind: "probe" });
 }
 
 function freeForm(verdict: "holds" | "fails", detail: string): ClaimOutcome {
