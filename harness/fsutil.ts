@@ -56,7 +56,8 @@ export function writeDirAtomic(dir: string, files: Record<string, string | Uint8
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this id exists (EPERM: it exists but belongs to someone else). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -78,7 +79,7 @@ export function removeStaleTemps(dir: string): void {
   }
   for (const name of names) {
     const m = /\.(\d+)(?:\.\d+)?\.tmp$/.exec(name);
-    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1])))
+    if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1])))
       rmSync(join(dir, name), { recursive: true, force: true });
   }
 }

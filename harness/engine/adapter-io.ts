@@ -134,7 +134,7 @@ function parseLoraConfig(json: unknown, file: string): LoraConfig {
   const isNull = (v: unknown) => v === null;
   const emptyObj = (v: unknown) =>
     v === null || (typeof v === "object" && Object.keys(v as object).length === 0);
-  unsupported("use_dora", (v) => v === false, "DoRA is not implemented");
+  unsupported("use_dora", (v) => v === false, "DoRA (use_dora) is not supported by lora-bench");
   unsupported("fan_in_fan_out", (v) => v === false, "Llama's Linear weights are [out, in]");
   unsupported("bias", (v) => v === "none", 'only bias "none"');
   unsupported("layers_to_transform", isNull, "every layer is adapted");

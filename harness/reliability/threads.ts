@@ -2,10 +2,14 @@
  * Measure, on this machine, whether onnxruntime's intra-op thread count changes the engine's
  * numbers: logits, loss, LoRA gradients, a few AdamW steps and greedy tokens with threads=1 vs 2.
  */
-import { type LlamaConfig, randomLlamaWeights } from "../engine/checkpoint.ts";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type LlamaConfig, parseLlamaConfig, randomLlamaWeights } from "../engine/checkpoint.ts";
 import { generate } from "../engine/generate.ts";
 import { initLora } from "../engine/lora.ts";
 import { type FArr, LlamaModel } from "../engine/model.ts";
+import { TINYLLAMA_SHAPES } from "../engine/perf.ts";
 import { train } from "../engine/train.ts";
 import { rngStream } from "../rng.ts";
 
@@ -86,45 +90,19 @@ async function measure(config: LlamaConfig, threads: number, T: number): Promise
 
 /** The embedded tiny model's shape and one TinyLlama-width layer (hidden 2048, GQA 32/4). */
 export const THREAD_MODELS: { name: string; config: LlamaConfig; T: number }[] = [
-  {
-    name: "tiny (h=192, 4 layers)",
-    T: 96,
-    config: {
-      modelType: "llama",
-      hiddenSize: 192,
-      intermediateSize: 512,
-      numLayers: 4,
-      numHeads: 6,
-      numKvHeads: 2,
-      headDim: 32,
-      rmsNormEps: 1e-5,
-      ropeTheta: 10000,
-      maxPositionEmbeddings: 1024,
-      vocabSize: 2048,
-      tieWordEmbeddings: false,
-      ropeScaling: null,
-    },
-  },
+  { name: "tiny (h=192, 4 layers)", T: 96, config: tinyConfig() },
+  // A vocabulary of 2,048 keeps the head small: the layer's matmuls are what is measured.
   {
     name: "TinyLlama-width layer (h=2048, 1 layer)",
     T: 64,
-    config: {
-      modelType: "llama",
-      hiddenSize: 2048,
-      intermediateSize: 5632,
-      numLayers: 1,
-      numHeads: 32,
-      numKvHeads: 4,
-      headDim: 64,
-      rmsNormEps: 1e-5,
-      ropeTheta: 10000,
-      maxPositionEmbeddings: 2048,
-      vocabSize: 2048,
-      tieWordEmbeddings: false,
-      ropeScaling: null,
-    },
+    config: { ...TINYLLAMA_SHAPES, numLayers: 1, vocabSize: 2048 },
   },
 ];
+
+function tinyConfig(): LlamaConfig {
+  const file = join(dirname(fileURLToPath(import.meta.url)), "../../fixtures/tiny/config.json");
+  return parseLlamaConfig(JSON.parse(readFileSync(file, "utf8")), file);
+}
 
 /**
  * threads=1 vs threads=2 (and threads=1 twice, as the control) on each model; `seconds` per thread

@@ -16,7 +16,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { removeStaleTemps, writeFileAtomic } from "../fsutil.ts";
+import { processAlive, removeStaleTemps, writeFileAtomic } from "../fsutil.ts";
 
 export interface TrainRecord {
   steps: number;
@@ -92,15 +92,6 @@ export function writeEntry(cacheDir: string, result: ArmResult, fill?: (tmpDir: 
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
  * Hold `${cacheDir}/lock` while fn runs. A second run waits (saying so once) until the first ends;
  * a lock left by a dead process is taken over.
@@ -122,7 +113,7 @@ export async function withCacheLock<T>(
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const holder = Number(readFileSync(lock, "utf8").trim());
-      if (!Number.isInteger(holder) || holder <= 0 || !alive(holder)) {
+      if (!Number.isInteger(holder) || holder <= 0 || !processAlive(holder)) {
         rmSync(lock, { force: true });
         continue;
       }
