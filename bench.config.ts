@@ -17,6 +17,11 @@ const STUDY_ARMS = [
   { id: "lora-r32-rslora", kind: "lora" as const, r: 32, useRslora: true },
 ];
 
+// The same instruction, adapter targets and scoring for every profile: only scale differs.
+const INSTRUCTION = "Summarize the following news article in three or four sentences.";
+const LORA = { alpha: 16, dropout: 0.05, targetModules: ["q_proj", "v_proj"] };
+const ROUGE = { useStemmer: false, bootstrapResamples: 1000 };
+
 export default defineConfig({
   defaultProfile: "tiny",
   cacheDir: ".cache/lora-bench",
@@ -35,11 +40,11 @@ export default defineConfig({
       data: { trainN: 100, evalN: 50, subsetSeed: 0 },
       seeds: [1, 2, 3],
       prompt: {
-        instruction: "Summarize the following news article in three or four sentences.",
+        instruction: INSTRUCTION,
         articleTokenBudget: 192,
         maxTargetTokens: 96,
       },
-      lora: { alpha: 16, dropout: 0.05, targetModules: ["q_proj", "v_proj"] },
+      lora: LORA,
       training: {
         epochs: 2,
         lr: 2e-3,
@@ -50,7 +55,7 @@ export default defineConfig({
         maxGradNorm: 1,
       },
       decoding: { maxNewTokens: 64, batchSize: 25 },
-      rouge: { useStemmer: false, bootstrapResamples: 1000 },
+      rouge: ROUGE,
       arms: STUDY_ARMS,
       sweep: { n: [100, 200], ranks: [8, 32], seeds: [1] },
       device: "cpu",
@@ -62,11 +67,11 @@ export default defineConfig({
       data: { trainN: 100, evalN: 100, subsetSeed: 0 },
       seeds: [1, 2, 3],
       prompt: {
-        instruction: "Summarize the following news article in three or four sentences.",
+        instruction: INSTRUCTION,
         articleTokenBudget: 512,
         maxTargetTokens: 128,
       },
-      lora: { alpha: 16, dropout: 0.05, targetModules: ["q_proj", "v_proj"] },
+      lora: LORA,
       training: {
         epochs: 3,
         lr: 2e-4,
@@ -77,7 +82,7 @@ export default defineConfig({
         maxGradNorm: 1,
       },
       decoding: { maxNewTokens: 128, batchSize: 16 },
-      rouge: { useStemmer: false, bootstrapResamples: 1000 },
+      rouge: ROUGE,
       arms: STUDY_ARMS,
       sweep: { n: [100, 250, 500, 1000], ranks: [8, 32], seeds: [1, 2, 3] },
       device: "cuda",

@@ -21,7 +21,7 @@
 
 import type { Rng } from "../rng.ts";
 import { rngStream } from "../rng.ts";
-import { intervalPercentiles, mean, percentile } from "./aggregate.ts";
+import { bootstrapMeans, intervalPercentiles, mean, percentile } from "./aggregate.ts";
 
 /** One arm's scores: per seed, per example (a single-seed arm may be a flat array). */
 export type ArmScores = readonly number[] | readonly (readonly number[])[];
@@ -86,14 +86,7 @@ export function pairedDifferences(a: ArmScores, b: ArmScores): Float64Array {
 
 /** Percentile bootstrap CI of mean(d). */
 export function bootstrapMeanCI(d: ArrayLike<number>, rng: Rng, resamples: number, confidence = 0.95) {
-  const n = d.length;
-  const means = new Float64Array(resamples);
-  for (let r = 0; r < resamples; r++) {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += d[rng.int(n)];
-    means[r] = s / n;
-  }
-  means.sort();
+  const means = bootstrapMeans(d, rng, resamples);
   const [ql, , qh] = intervalPercentiles(confidence);
   return { low: percentile(means, ql), high: percentile(means, qh) };
 }

@@ -169,15 +169,9 @@ export function studyData(ctx: StudyContext, units: Unit[], results: Map<string,
             useRslora: arm.useRslora,
           })
         : 0;
+    const { seeds: _seeds, ...rest } = arm;
     return {
-      id: arm.id,
-      label: arm.label,
-      kind: arm.kind,
-      r: arm.r,
-      alpha: arm.alpha,
-      useRslora: arm.useRslora,
-      trainN: arm.trainN,
-      sweep: arm.sweep,
+      ...rest,
       trainableParams: trainable,
       runs,
     };

@@ -11,6 +11,7 @@ import { countLoraParams, countModelParams } from "../engine/lora.ts";
 import { mean } from "../metrics/aggregate.ts";
 import { bootstrapMeanCI, pairedCompare } from "../metrics/paired.ts";
 import { rngStream } from "../rng.ts";
+import type { ResolvedArm } from "./context.ts";
 
 export type Metric = "rouge1" | "rouge2" | "rougeL" | "rougeLsum";
 export type Verdict = "holds" | "fails" | "inconclusive";
@@ -25,15 +26,7 @@ export interface StudyData {
   arms: ArmData[];
 }
 
-export interface ArmData {
-  id: string;
-  label: string;
-  kind: "base" | "lora";
-  r: number | null;
-  alpha: number | null;
-  useRslora: boolean;
-  trainN: number;
-  sweep: boolean;
+export interface ArmData extends Omit<ResolvedArm, "seeds"> {
   trainableParams: number;
   runs: RunData[];
 }
