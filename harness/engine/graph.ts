@@ -485,51 +485,54 @@ export class Graph {
     return y;
   }
 
+  /** Zeros shaped like x: a scalar expanded on whichever device runs the consumer (ConstantOfShape runs on the CPU under WebGPU). */
   zerosLike(x: T): T {
-    const shape = this.shapeTensor(x.shape);
-    const zero =
-      x.dtype === "float64"
-        ? { name: "value", dataType: 11, dims: [1], doubleData: [0] }
-        : { name: "value", dataType: 1, dims: [1], floatData: [0] };
-    return this.node1("ConstantOfShape", [shape], x.dtype, x.shape, { value: zero });
+    return this.node1("Expand", [this.scalar(0), this.shapeTensor(x.shape)], x.dtype, x.shape);
   }
 
   /**
    * Summed token cross-entropy: Σ_i w_i · (logsumexp(z_i) − z_i[label_i]). Weights carry the -100
    * masking and the normalisation (1/number of label tokens), so the caller decides how to average
    * across accumulated micro-batches. Labels must already be valid indices (masked ones set to 0).
-   * VJP: dz = (softmax(z) − onehot(label)) · w · dloss.
+   * VJP: dz = softmax(z)·s − scatter(label, s) with s = w · dloss.
+   * Built from ops every provider has a kernel for (ReduceLogSumExp, GatherElements, ScatterElements):
+   * WebGPU has neither LogSoftmax nor OneHot, and a [M, V] one-hot made on the CPU would be copied up.
    */
   crossEntropy(logits: T, labels: T, weights: T): T {
-    const [M, V] = logits.shape;
-    const logp = this.node1("LogSoftmax", [logits], logits.dtype, logits.shape, { axis: -1 });
+    const [M] = logits.shape;
+    const lse = this.node1("ReduceLogSumExp", [logits, this.ints([1])], logits.dtype, [M, 1], {
+      keepdims: 1,
+    });
     const idx = this.node1("Unsqueeze", [labels, this.ints([-1])], "int64", [M, 1]);
-    const picked = this.node1("GatherElements", [logp, idx], logits.dtype, [M, 1], { axis: 1 });
+    const picked = this.node1("GatherElements", [logits, idx], logits.dtype, [M, 1], { axis: 1 });
     const w2 = this.node1("Unsqueeze", [weights, this.ints([-1])], weights.dtype, [M, 1]);
-    const nll = this.node1("Mul", [picked, w2], logits.dtype, [M, 1]);
-    const loss = this.node1(
-      "Neg",
-      [this.node1("ReduceSum", [nll, this.ints([0, 1])], logits.dtype, [], { keepdims: 0 })],
+    const nll = this.node1(
+      "Mul",
+      [this.node1("Sub", [lse, picked], logits.dtype, [M, 1]), w2],
       logits.dtype,
-      [],
+      [M, 1],
     );
+    const loss = this.node1("ReduceSum", [nll, this.ints([0, 1])], logits.dtype, [], { keepdims: 0 });
     this.record([logits], [loss], ([dl]) => {
       if (!dl) return [];
-      const p = this.node1("Exp", [logp], logits.dtype, logits.shape);
-      const onehotF = this.node1(
-        "OneHot",
-        [labels, this.ints([V as number]), this.const([0, 1], "float32")],
-        "float32",
-        [M, V],
-        { axis: -1 },
+      const p = this.node1(
+        "Exp",
+        [this.node1("Sub", [logits, lse], logits.dtype, logits.shape)],
+        logits.dtype,
+        logits.shape,
       );
-      const onehot =
-        logits.dtype === "float32"
-          ? onehotF
-          : this.node1("Cast", [onehotF], logits.dtype, [M, V], { to: 11 });
-      const diff = this.node1("Sub", [p, onehot], logits.dtype, logits.shape);
       const scale = this.node1("Mul", [w2, dl], logits.dtype, [M, 1]);
-      return [this.node1("Mul", [diff, scale], logits.dtype, logits.shape)];
+      const atLabel = this.node1(
+        "ScatterElements",
+        [this.zerosLike(logits), idx, scale],
+        logits.dtype,
+        logits.shape,
+        {
+          axis: 1,
+        },
+      );
+      const scaled = this.node1("Mul", [p, scale], logits.dtype, logits.shape);
+      return [this.node1("Sub", [scaled, atLabel], logits.dtype, logits.shape)];
     });
     return loss;
   }
