@@ -13,6 +13,7 @@ import {
   type Dim,
   type DType,
   encodeModel,
+  externalTensorProto,
   tensorProto,
   valueInfo,
 } from "./onnx.ts";
@@ -65,6 +66,19 @@ export class Graph {
       if (typeof d === "string" && !this.dimOrigin.has(d)) this.dimOrigin.set(d, { input: t, axis });
     });
     if (opts.trainable) this.requires.add(t.id);
+    return t;
+  }
+
+  /**
+   * A frozen tensor (never trainable) held by the session as an initializer whose bytes are supplied
+   * at session creation under the in-memory file name `name` (see externalTensorProto). `overridable`
+   * also lists it as an optional graph input: ORT then treats it as a run-time value, so no optimizer
+   * folds it (e.g. Cast of an fp16 weight into a full fp32 copy) or prepacks it; it is never fed.
+   */
+  external(name: string, shape: number[], opts: { dtype?: DType; overridable?: boolean } = {}): T {
+    const t = this.fresh(opts.dtype ?? this.float, shape, name);
+    this.inits.push(externalTensorProto(name, t.dtype, shape, name));
+    if (opts.overridable) this.inputInfos.push(valueInfo(name, t.dtype, shape));
     return t;
   }
 

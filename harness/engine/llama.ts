@@ -1,9 +1,10 @@
 /**
  * Hugging Face's LlamaForCausalLM as ONNX graphs, with PEFT's LoRA on any subset of the linear layers.
  *
- * Weights are graph inputs named exactly as in the checkpoint (model.layers.0.self_attn.q_proj.weight),
- * LoRA tensors are inputs named by their PEFT keys, so frozen weights live once in JS memory and feed
- * every session. Three graph kinds share one layer builder:
+ * Frozen weights are initializers named exactly as in the checkpoint (model.layers.0.self_attn.q_proj.weight)
+ * whose bytes the session takes from the buffers we already hold (ONNX external data, in memory), so no
+ * run() carries them; only full fine-tuning, where every weight is trainable, feeds them as inputs.
+ * LoRA tensors are inputs named by their PEFT keys. Three graph kinds share one layer builder:
  *   - "loss":   cross-entropy over labelled positions (+ gradients of the trainable tensors),
  *   - "logits": logits at every position (for checks and the `logits` command),
  *   - "decode": KV-cached step (prefill when past length is 0), logits of the last position only.
@@ -66,6 +67,8 @@ export interface BuiltGraph {
   bytes: Uint8Array;
   /** Names of the tensors whose gradients are outputs `grad:<name>`, in order. */
   trainable: string[];
+  /** Checkpoint weights held by the session (external data, supplied at creation, never fed). */
+  frozen: string[];
 }
 
 export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
@@ -82,12 +85,17 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
 
   const weights = new Map<string, T>();
   const trainable: T[] = [];
+  const frozen: string[] = [];
   const w = (name: string, shape: number[]): T => {
     let t = weights.get(name);
     if (!t) {
-      const train = trainMode === "all";
-      t = g.input(name, shape, { trainable: train });
-      if (train) trainable.push(t);
+      if (trainMode === "all") {
+        t = g.input(name, shape, { trainable: true });
+        trainable.push(t);
+      } else {
+        t = g.external(name, shape);
+        frozen.push(name);
+      }
       weights.set(name, t);
     }
     return t;
@@ -183,5 +191,5 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
       });
     }
   }
-  return { bytes: g.toBytes(), trainable: trainable.map((t) => t.name) };
+  return { bytes: g.toBytes(), trainable: trainable.map((t) => t.name), frozen };
 }

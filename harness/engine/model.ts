@@ -1,6 +1,9 @@
 /**
- * A loaded Llama with its sessions: feeds weights, rotary tables and attention biases to the graphs
- * from llama.ts. The same Float32Arrays feed every session (ORT does not copy graph inputs).
+ * A loaded Llama with its sessions: hands the weights to the graphs from llama.ts and feeds rotary
+ * tables, attention biases and LoRA tensors. Frozen weights enter each session once, at creation, as
+ * in-memory external data viewing the same Float32Arrays; no run() carries them. onnxruntime-node 1.30
+ * keeps its own copy per session (measured on CPU too), hence `oneSession`. Only full fine-tuning
+ * feeds the weights on every run.
  */
 import type { LlamaConfig } from "./checkpoint.ts";
 import { type BuiltGraph, buildLlamaGraph, dropoutKey, type GraphSpec, type LoraGraphSpec } from "./llama.ts";
@@ -19,6 +22,12 @@ export interface LoraTensors {
 export interface ModelOptions {
   device?: Device;
   threads?: number;
+  /**
+   * At most one session alive: opening one (e.g. decoding after training) releases the others first.
+   * Each session holds its own copy of the frozen weights (on CUDA always; on CPU onnxruntime-node
+   * copies in-memory initializers too), so this bounds weight memory to one copy per device.
+   */
+  oneSession?: boolean;
 }
 
 /** One training micro-batch: token rows (any lengths) and HF labels (-100 = no loss) of the same lengths. */
@@ -29,8 +38,16 @@ export interface LossBatch {
   normaliser?: number;
 }
 
+interface OpenSession {
+  session: Session;
+  graph: BuiltGraph;
+  kind: GraphSpec["kind"];
+}
+
 export class LlamaModel {
-  private sessions = new Map<string, Promise<{ session: Session; graph: BuiltGraph }>>();
+  private sessions = new Map<string, Promise<OpenSession>>();
+  /** Weights converted to the graph's float type; they back live sessions, so they stay referenced. */
+  private converted = new Map<string, FArr>();
   readonly float: "float32" | "float64";
 
   constructor(
@@ -46,17 +63,36 @@ export class LlamaModel {
     const key = JSON.stringify(spec);
     let s = this.sessions.get(key);
     if (!s) {
-      s = (async () => {
-        const graph = buildLlamaGraph({ ...spec, config: this.config, float: this.float });
-        const session = await Session.create(graph.bytes, {
-          ...this.opts,
-          float64: this.float === "float64",
-        });
-        return { session, graph };
-      })();
+      s = this.open(spec);
       this.sessions.set(key, s);
     }
     return s;
+  }
+
+  private async open(spec: Omit<GraphSpec, "config" | "float">): Promise<OpenSession> {
+    // Sessions hold a snapshot of the frozen weights: full fine-tuning changes them, so its sessions
+    // (which are fed the weights instead) retire every snapshot before each step.
+    if (spec.trainable === "all") await this.releaseWhere((k) => !k.includes('"trainable":"all"'));
+    else if (this.opts.oneSession) await this.release();
+    const graph = buildLlamaGraph({ ...spec, config: this.config, float: this.float });
+    const session = await Session.create(graph.bytes, {
+      ...this.opts,
+      float64: this.float === "float64",
+      externalData: graph.frozen.map((name) => ({ path: name, data: this.bytesOf(name) })),
+    });
+    return { session, graph, kind: spec.kind };
+  }
+
+  /** A byte view of a weight in the graph's float type (converted once and kept if it differs). */
+  private bytesOf(name: string): Uint8Array {
+    let x = this.converted.get(name);
+    if (!x) {
+      const wv = this.weights.get(name);
+      if (!wv) throw new Error(`model: the graph needs weight ${name}, which the checkpoint lacks`);
+      x = this.cast(wv) as FArr;
+      if (x !== wv) this.converted.set(name, x);
+    }
+    return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
   }
 
   private alloc(n: number): FArr {
@@ -276,9 +312,40 @@ export class LlamaModel {
     return { logits: out.logits.data as FArr, cache: { length: K, keys, values } };
   }
 
-  async release(): Promise<void> {
-    for (const s of this.sessions.values()) await (await s).session.release();
-    this.sessions.clear();
+  /**
+   * Release sessions (all, or those of one graph kind: "loss" before decoding, …) and their memory.
+   * The next call that needs one creates it again.
+   */
+  async release(kind?: GraphSpec["kind"]): Promise<void> {
+    await this.releaseWhere((_, k) => kind === undefined || k === kind);
+  }
+
+  private async releaseWhere(pick: (key: string, kind: GraphSpec["kind"]) => boolean): Promise<void> {
+    for (const [key, s] of [...this.sessions]) {
+      const open = await s;
+      if (!pick(key, open.kind)) continue;
+      this.sessions.delete(key);
+      await open.session.release();
+    }
+  }
+
+  /**
+   * Checkpoint-weight bytes that the latest run of a `kind` session received as feeds (read from what
+   * Session.run turned into tensors). 0 when the weights live in the session.
+   */
+  async weightBytesFed(kind: GraphSpec["kind"]): Promise<number> {
+    let n = 0;
+    for (const s of this.sessions.values()) {
+      const open = await s;
+      if (open.kind !== kind) continue;
+      for (const [name, bytes] of open.session.lastFeedBytes) if (this.weights.has(name)) n += bytes;
+    }
+    return n;
+  }
+
+  /** Graph kinds of the live sessions, one entry per session. */
+  async liveSessions(): Promise<GraphSpec["kind"][]> {
+    return Promise.all([...this.sessions.values()].map(async (s) => (await s).kind));
   }
 }
 

@@ -6,20 +6,27 @@ import onnxProto from "onnx-proto";
 
 const { onnx } = onnxProto;
 
-export type DType = "float32" | "float64" | "int64" | "int32" | "bool";
+export type DType = "float32" | "float64" | "float16" | "int64" | "int32" | "bool";
 /** A dimension: a fixed size, or a symbol ("B", "T", "B*T") bound at run time. */
 export type Dim = number | string;
 
 const ELEM: Record<DType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   float64: onnx.TensorProto.DataType.DOUBLE,
+  float16: onnx.TensorProto.DataType.FLOAT16,
   int64: onnx.TensorProto.DataType.INT64,
   int32: onnx.TensorProto.DataType.INT32,
   bool: onnx.TensorProto.DataType.BOOL,
 };
 
+const BYTES: Record<DType, number> = { float32: 4, float64: 8, float16: 2, int64: 8, int32: 4, bool: 1 };
+
 export function elemType(d: DType): number {
   return ELEM[d];
+}
+
+export function elemBytes(d: DType): number {
+  return BYTES[d];
 }
 
 export type AttrValue =
@@ -64,6 +71,31 @@ export function tensorProto(
   else if (dtype === "int64") t.int64Data = (values as (number | bigint)[]).map((x) => Number(x));
   else t.int32Data = values as number[];
   return t;
+}
+
+/**
+ * An initializer whose bytes live outside the model (ONNX external data): `location` names an
+ * in-memory file handed to the session (`externalData`), read from offset 0. Keeps multi-GB weights
+ * out of the protobuf (2 GB cap) and lets the session use the caller's buffer.
+ */
+export function externalTensorProto(
+  name: string,
+  dtype: DType,
+  dims: number[],
+  location: string,
+): onnxProto.onnx.ITensorProto {
+  const length = dims.reduce((n, d) => n * d, 1) * BYTES[dtype];
+  return {
+    name,
+    dataType: ELEM[dtype],
+    dims,
+    dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+    externalData: [
+      { key: "location", value: location },
+      { key: "offset", value: "0" },
+      { key: "length", value: String(length) },
+    ],
+  };
 }
 
 export function encodeModel(graph: onnxProto.onnx.IGraphProto, opset: number): Uint8Array {

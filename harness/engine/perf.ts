@@ -49,7 +49,7 @@ export interface PerfOptions {
 }
 
 /** Cheap deterministic weights: U(−a, a) from an xorshift stream (normal draws would take minutes at 1.1B). */
-function fastWeights(c: LlamaConfig): Map<string, Float32Array> {
+export function fastWeights(c: LlamaConfig): Map<string, Float32Array> {
   const H = c.hiddenSize;
   const q = c.numHeads * c.headDim;
   const kv = c.numKvHeads * c.headDim;
