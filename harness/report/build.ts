@@ -12,9 +12,9 @@ import { mean } from "../metrics/aggregate.ts";
 import { continuationBias } from "../metrics/continuation.ts";
 import { bootstrapMeanCI } from "../metrics/paired.ts";
 import { rngStream } from "../rng.ts";
-import type { ArmResult } from "../study/cache.ts";
+import type { UnitResult } from "../study/cache.ts";
 import type { ClaimRecord } from "../study/claims.ts";
-import type { ArmsRun } from "../study/runner.ts";
+import type { StudyRun } from "../study/runner.ts";
 import type { Metric } from "../study/verdict.ts";
 import type { Arm, Claim, Report } from "./types.ts";
 
@@ -58,7 +58,7 @@ function summarise(perSeed: number[][], seed: string) {
   return { mean: mean(perExample), low: ci.low, high: ci.high, per_seed: perSeed.map((s) => mean(s)) };
 }
 
-export function buildReport(run: ArmsRun, claims: ClaimRecord[], totalS: number, createdAt: string): Report {
+export function buildReport(run: StudyRun, claims: ClaimRecord[], totalS: number, createdAt: string): Report {
   const { ctx, units, results, study } = run;
   const p = ctx.profile;
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
@@ -194,7 +194,7 @@ export function buildReport(run: ArmsRun, claims: ClaimRecord[], totalS: number,
   };
 }
 
-function diagnostics(run: ArmsRun, ok: ArmResult[]) {
+function diagnostics(run: StudyRun, ok: UnitResult[]) {
   const { ctx } = run;
   const reps = ok.map((r) =>
     continuationBias(

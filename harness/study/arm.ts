@@ -9,8 +9,8 @@ import { initLora, type LoraSettings, loraShapes } from "../engine/lora.ts";
 import type { LlamaModel, LoraTensors } from "../engine/model.ts";
 import { TrainingDiverged, train } from "../engine/train.ts";
 import { rougeScore } from "../metrics/rouge.ts";
-import type { ArmResult, TrainRecord } from "./cache.ts";
-import type { StudyContext, Unit } from "./context.ts";
+import type { TrainRecord, UnitResult } from "./cache.ts";
+import type { StudyContext, Unit } from "./plan.ts";
 
 export interface ArmProgress {
   phase: "train" | "generate";
@@ -31,8 +31,8 @@ export function loraSettings(ctx: StudyContext, unit: Unit): LoraSettings {
   };
 }
 
-/** Greedy summaries of every evaluation prompt, in batches (each step streams every weight once). */
-export async function summarise(
+/** The model's greedy summaries (predictions) of every evaluation prompt, in batches (each step streams every weight once). */
+export async function generatePredictions(
   ctx: StudyContext,
   model: LlamaModel,
   lora: LoraTensors | undefined,
@@ -84,7 +84,7 @@ export async function runUnit(
   model: LlamaModel,
   unit: Unit,
   onProgress: (p: ArmProgress) => void,
-): Promise<{ result: ArmResult; adapter?: (dir: string) => void }> {
+): Promise<{ result: UnitResult; adapter?: (dir: string) => void }> {
   const base = {
     key: unit.key,
     armId: unit.arm.id,
@@ -160,7 +160,7 @@ export async function runUnit(
       );
   }
   const t0 = performance.now();
-  const { texts, tokens } = await summarise(ctx, model, lora, onProgress);
+  const { texts, tokens } = await generatePredictions(ctx, model, lora, onProgress);
   return {
     result: {
       ...base,

@@ -25,7 +25,8 @@ export interface TrainRecord {
   curve: { step: number; loss: number; lr: number; gradNorm: number }[];
 }
 
-export interface ArmResult {
+/** One unit's (arm × seed) outcome as the cache stores it under arms/<key>/. */
+export interface UnitResult {
   key: string;
   armId: string;
   seed: number;
@@ -43,7 +44,7 @@ export interface ArmResult {
   finishedAt: string;
 }
 
-export function entryDir(cacheDir: string, key: string): string {
+export function unitDir(cacheDir: string, key: string): string {
   return join(cacheDir, "arms", key);
 }
 
@@ -52,17 +53,17 @@ function digest(body: string): string {
 }
 
 /** The cached result, or null when absent or corrupt (a corrupt entry is reported and ignored). */
-export function readEntry(
+export function readUnitResult(
   cacheDir: string,
   key: string,
   warn: (m: string) => void = () => {},
-): ArmResult | null {
-  const file = join(entryDir(cacheDir, key), "result.json");
+): UnitResult | null {
+  const file = join(unitDir(cacheDir, key), "result.json");
   if (!existsSync(file)) return null;
   try {
     const { sha256, result } = JSON.parse(readFileSync(file, "utf8")) as {
       sha256: string;
-      result: ArmResult;
+      result: UnitResult;
     };
     if (digest(JSON.stringify(result)) !== sha256) throw new Error("checksum mismatch");
     return result;
@@ -73,8 +74,8 @@ export function readEntry(
 }
 
 /** Atomically publish an entry: build it in a temp directory (adapter written by `fill`), then rename. */
-export function writeEntry(cacheDir: string, result: ArmResult, fill?: (tmpDir: string) => void): void {
-  const dir = entryDir(cacheDir, result.key);
+export function writeUnitResult(cacheDir: string, result: UnitResult, fill?: (tmpDir: string) => void): void {
+  const dir = unitDir(cacheDir, result.key);
   const tmp = `${dir}.${process.pid}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });

@@ -1,7 +1,7 @@
 /**
- * The study runner: plan → run every (arm, seed) not in the cache → study snapshot → claims (vitest)
- * → report, chart, README. `lora-bench run`, `plan` and `merge` and the claims' standalone path are
- * shells over these functions.
+ * The study runner: plan → run every (arm, seed) not in the cache → study snapshot → claims (vitest).
+ * harness/pipeline.ts strings these steps together with the report; the claims' standalone path uses
+ * them directly.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -12,10 +12,10 @@ import { LlamaModel } from "../engine/model.ts";
 import type { Device } from "../engine/session.ts";
 import { continuationBias } from "../metrics/continuation.ts";
 import { type ArmProgress, runUnit, scorePredictions } from "./arm.ts";
-import { type ArmResult, readEntry, withCacheLock, writeEntry } from "./cache.ts";
+import { readUnitResult, type UnitResult, withCacheLock, writeUnitResult } from "./cache.ts";
 import type { ClaimRecord } from "./claims.ts";
 import { type BenchConfig, getProfile, loadConfig, type ProfileConfig } from "./config.ts";
-import { buildContext, planUnits, type StudyContext, type Unit } from "./context.ts";
+import { buildContext, planUnits, type StudyContext, type Unit } from "./plan.ts";
 import type { Metric, RunData, StudyData } from "./verdict.ts";
 
 export interface RunOptions {
@@ -32,12 +32,12 @@ export interface RunOptions {
   progress?: (unit: Unit, p: ArmProgress) => void;
 }
 
-export interface ArmsRun {
+export interface StudyRun {
   config: BenchConfig;
   configFile: string;
   ctx: StudyContext;
   units: Unit[];
-  results: Map<string, ArmResult>;
+  results: Map<string, UnitResult>;
   study: StudyData;
   cacheDir: string;
   /** Seconds spent per arm in this process (0 for cache hits). */
@@ -58,7 +58,8 @@ export function applyOverrides(
   return { ...p, seeds, device: o.device ?? p.device };
 }
 
-export async function prepare(o: RunOptions) {
+/** The plan: config, profile (with overrides), study context and every (arm, seed) unit with its key. */
+export async function planStudy(o: RunOptions) {
   const { config, file } = await loadConfig(o.configPath);
   const profile = applyOverrides(getProfile(config, o.profile, file), o);
   const cacheDir = resolve(o.cacheDir ?? config.cacheDir);
@@ -66,10 +67,16 @@ export async function prepare(o: RunOptions) {
   const units = planUnits(ctx);
   return { config, configFile: file, profile, cacheDir, ctx, units };
 }
+export type Plan = Awaited<ReturnType<typeof planStudy>>;
 
-export async function runArms(o: RunOptions = {}): Promise<ArmsRun> {
+export async function runArms(o: RunOptions = {}): Promise<StudyRun> {
+  return runUnits(await planStudy(o), o);
+}
+
+/** Train and evaluate every planned unit the cache lacks (only `o.arms`' when given). */
+export async function runUnits(plan: Plan, o: RunOptions = {}): Promise<StudyRun> {
   const log = o.log ?? (() => {});
-  const { config, configFile, cacheDir, ctx, units } = await prepare(o);
+  const { config, configFile, cacheDir, ctx, units } = plan;
   const wanted = o.arms ? units.filter((u) => o.arms!.includes(u.arm.id)) : units;
   if (o.arms) {
     const unknown = o.arms.filter((id) => !units.some((u) => u.arm.id === id));
@@ -80,7 +87,7 @@ export async function runArms(o: RunOptions = {}): Promise<ArmsRun> {
       );
     }
   }
-  const results = new Map<string, ArmResult>();
+  const results = new Map<string, UnitResult>();
   const spent = new Map<string, number>();
   let ran = 0;
   await withCacheLock(
@@ -88,7 +95,7 @@ export async function runArms(o: RunOptions = {}): Promise<ArmsRun> {
     async () => {
       let model: LlamaModel | null = null;
       for (const u of wanted) {
-        const hit = o.force ? null : readEntry(cacheDir, u.key, log);
+        const hit = o.force ? null : readUnitResult(cacheDir, u.key, log);
         if (hit) {
           results.set(u.key, hit);
           continue;
@@ -103,7 +110,7 @@ export async function runArms(o: RunOptions = {}): Promise<ArmsRun> {
         }
         const t0 = performance.now();
         const { result, adapter } = await runUnit(ctx, model, u, (p) => o.progress?.(u, p));
-        writeEntry(cacheDir, result, adapter);
+        writeUnitResult(cacheDir, result, adapter);
         results.set(u.key, result);
         spent.set(u.arm.id, (spent.get(u.arm.id) ?? 0) + (performance.now() - t0) / 1000);
         ran += 1;
@@ -116,7 +123,7 @@ export async function runArms(o: RunOptions = {}): Promise<ArmsRun> {
   // Units of other shards that are already cached still count for the study snapshot.
   for (const u of units)
     if (!results.has(u.key)) {
-      const hit = readEntry(cacheDir, u.key, log);
+      const hit = readUnitResult(cacheDir, u.key, log);
       if (hit) results.set(u.key, hit);
     }
   return {
@@ -133,7 +140,7 @@ export async function runArms(o: RunOptions = {}): Promise<ArmsRun> {
 }
 
 /** The snapshot claims judge: per arm, per seed, per example scores and continuation flags. */
-export function studyData(ctx: StudyContext, units: Unit[], results: Map<string, ArmResult>): StudyData {
+export function studyData(ctx: StudyContext, units: Unit[], results: Map<string, UnitResult>): StudyData {
   const total = countModelParams(ctx.modelConfig);
   const arms = ctx.arms.map((arm) => {
     const runs: RunData[] = units

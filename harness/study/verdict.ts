@@ -11,7 +11,7 @@ import { countLoraParams, countModelParams } from "../engine/lora.ts";
 import { mean } from "../metrics/aggregate.ts";
 import { bootstrapMeanCI, pairedCompare } from "../metrics/paired.ts";
 import { rngStream } from "../rng.ts";
-import type { ResolvedArm } from "./context.ts";
+import type { ResolvedArm } from "./plan.ts";
 
 export type Metric = "rouge1" | "rouge2" | "rougeL" | "rougeLsum";
 export type Verdict = "holds" | "fails" | "inconclusive";

@@ -13,10 +13,10 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { generateCorpus } from "../../fixtures/lib/synthetic.ts";
 import { hubCacheDir, type Progress, repoFolderName, resolveHubRepo } from "../../harness/data/hub.ts";
 import { loadSplit } from "../../harness/data/load.ts";
 import { writeParquet } from "../../harness/data/parquet.ts";
-import { generateCorpus } from "../../harness/data/synthetic.ts";
 import { UserError } from "../../harness/errors.ts";
 import { type FakeHub, gitBlobSha, sha256, startFakeHub } from "./hub-server.ts";
 

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { afterAll, describe, expect, it } from "vitest";
+import { generateCorpus } from "../../fixtures/lib/synthetic.ts";
 import { loadSplit } from "../../harness/data/load.ts";
 import { readParquet, writeParquet } from "../../harness/data/parquet.ts";
 import {
@@ -23,7 +24,6 @@ import {
   readStoryDir,
   toStory,
 } from "../../harness/data/records.ts";
-import { generateCorpus } from "../../harness/data/synthetic.ts";
 import { UserError } from "../../harness/errors.ts";
 
 const repoRoot = resolve(import.meta.dirname, "../..");

@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_SPLITS, generateCorpus } from "../../fixtures/lib/synthetic.ts";
 import { loadSplit } from "../../harness/data/load.ts";
 import { recordsSha256, selectSubset, studySubsets } from "../../harness/data/subset.ts";
-import { DEFAULT_SPLITS, generateCorpus } from "../../harness/data/synthetic.ts";
 import { UserError } from "../../harness/errors.ts";
 
 const repoRoot = resolve(import.meta.dirname, "../..");

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync }
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { byteToken, modelFromJson, normalize, referenceEncode, trainBpe } from "../../harness/data/bpe.ts";
+import { byteToken, modelFromJson, normalize, referenceEncode, trainBpe } from "../../fixtures/lib/bpe.ts";
 import { loadSplit } from "../../harness/data/load.ts";
 import {
   buildSummaryPrompt,

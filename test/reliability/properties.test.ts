@@ -13,7 +13,7 @@ import { readJsonl } from "../../harness/data/records.ts";
 import { loadAdapter } from "../../harness/engine/adapter-io.ts";
 import { openSafetensors } from "../../harness/engine/safetensors.ts";
 import { UserError } from "../../harness/errors.ts";
-import { readPairs } from "../../harness/metrics/command.ts";
+import { readPairs } from "../../harness/metrics/pairs.ts";
 import { ROUGE_TYPES, rougeScore } from "../../harness/metrics/rouge.ts";
 import { rougeTokenize } from "../../harness/metrics/tokenize.ts";
 import { parseReport } from "../../harness/report/write.ts";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Report } from "../../harness/report/types.ts";
 import { validateReport } from "../../harness/report/validate.ts";
 import { stripVolatile } from "../../harness/report/volatile.ts";
-import { type ArmResult, readEntry } from "../../harness/study/cache.ts";
+import { readUnitResult, type UnitResult } from "../../harness/study/cache.ts";
 import { ROOT } from "../cli-helpers.ts";
 import { BIN, type Fixtures, studyConfig } from "./cases.ts";
 
@@ -108,7 +108,7 @@ export function runStudy(config: string, trigger: Trigger = {}, extra: string[] 
 
 export interface CacheState {
   /** Valid entries (checksum verified), keyed by cache key. */
-  entries: Map<string, ArmResult>;
+  entries: Map<string, UnitResult>;
   /** Entry directories whose result.json is missing or fails its checksum. */
   corrupt: string[];
   /** Temp directories left by a killed writer (not entries; never read). */
@@ -126,14 +126,14 @@ export function inspectCache(cacheDir: string): CacheState {
       continue;
     }
     const warnings: string[] = [];
-    const r = readEntry(cacheDir, name, (m) => warnings.push(m));
+    const r = readUnitResult(cacheDir, name, (m) => warnings.push(m));
     if (r && r.key === name) state.entries.set(name, r);
     else state.corrupt.push(`${name}${warnings.length ? `: ${warnings[0]}` : ": no result.json"}`);
   }
   return state;
 }
 
-export const unitName = (r: Pick<ArmResult, "armId" | "seed">) => `${r.armId} seed ${r.seed}`;
+export const unitName = (r: Pick<UnitResult, "armId" | "seed">) => `${r.armId} seed ${r.seed}`;
 
 /** Report files under reportsDir (latest*.json, history/**): the invalid ones, and temp files left by a kill. */
 export function inspectReports(reportsDir: string): { files: string[]; invalid: string[]; temps: string[] } {

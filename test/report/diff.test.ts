@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import diff, { diffCommand } from "../../harness/cli/commands/diff.ts";
 import { classify, diffReports } from "../../harness/report/diff.ts";
-import { main, run } from "../../harness/report/diff-command.ts";
 import type { Report } from "../../harness/report/types.ts";
 import { serializeReport } from "../../harness/report/write.ts";
 import { makeArm, makeClaim, makeReport } from "./fixture.ts";
@@ -110,7 +110,7 @@ describe("lora-bench diff (files)", () => {
     const a = save(dir, "a.json", makeReport());
     const b = save(dir, "b.json", makeReport({ created_at: "2025-12-01T00:00:00Z" }));
     const out = capture();
-    expect(await run([a, b])).toBe(0);
+    expect(await diff.run([a, b])).toBe(0);
     expect(out()).toMatch(/\| lora-r8 +\| ROUGE-2 +\| +0\.104 \| +0\.104 \| +0\.000 \|/);
     expect(out()).toContain("No regression.");
   });
@@ -120,7 +120,7 @@ describe("lora-bench diff (files)", () => {
     const a = save(dir, "a.json", makeReport());
     const b = save(dir, "b.json", regressed());
     const out = capture();
-    expect(await run([a, b])).toBe(1);
+    expect(await diff.run([a, b])).toBe(1);
     expect(out()).toContain("▼ below CI");
     expect(out()).toContain("❌ regression");
     expect(out()).toContain("- lora-r8 rouge2 0.080 is below A's 95% CI");
@@ -129,7 +129,11 @@ describe("lora-bench diff (files)", () => {
   it("--json prints {metrics, claims, regression}", async () => {
     const dir = tmp();
     const out = capture();
-    const code = await run([save(dir, "a.json", makeReport()), save(dir, "b.json", regressed()), "--json"]);
+    const code = await diff.run([
+      save(dir, "a.json", makeReport()),
+      save(dir, "b.json", regressed()),
+      "--json",
+    ]);
     expect(code).toBe(1);
     const json = JSON.parse(out());
     expect(Object.keys(json)).toEqual(["metrics", "claims", "arms", "regression", "reasons"]);
@@ -155,15 +159,15 @@ describe("lora-bench diff (files)", () => {
   it("user errors: wrong arity, unknown file or ref, invalid report, different profiles", async () => {
     const dir = tmp();
     const a = save(dir, "a.json", makeReport());
-    await expect(run([a])).rejects.toThrow(/^diff: expected two reports, got 1/);
-    await expect(main([a, "nope.json"], { cwd: dir, stdout: () => {} })).rejects.toThrow(
+    await expect(diff.run([a])).rejects.toThrow(/^diff: expected two reports, got 1/);
+    await expect(diffCommand({ cwd: dir, stdout: () => {} }).run([a, "nope.json"])).rejects.toThrow(
       '"nope.json" is neither a report file nor a git ref (no such file)',
     );
     const bad = join(dir, "bad.json");
     writeFileSync(bad, "{}");
-    await expect(run([a, bad])).rejects.toThrow(`${bad}: invalid report: $.schema_version: is required`);
+    await expect(diff.run([a, bad])).rejects.toThrow(`${bad}: invalid report: $.schema_version: is required`);
     const other = save(dir, "o.json", makeReport({ profile: "tinyllama" }));
-    await expect(run([a, other])).rejects.toThrow(/profile "tiny" but .* is "tinyllama"/);
+    await expect(diff.run([a, other])).rejects.toThrow(/profile "tiny" but .* is "tinyllama"/);
   });
 });
 
@@ -195,25 +199,27 @@ describe("lora-bench diff (git refs)", () => {
     const dir = repo();
     const out: string[] = [];
     const io = { cwd: dir, stdout: (s: string) => out.push(s) };
-    expect(await main(["HEAD~1", "HEAD"], io)).toBe(1);
+    expect(await diffCommand(io).run(["HEAD~1", "HEAD"])).toBe(1);
     expect(out.join("")).toMatch(/\| Claim +\| HEAD~1 +\| HEAD +\| Change +\|/);
     expect(out.join("")).toMatch(/\| r=8 beats base on ROUGE-2 +\| holds +\| fails +\| ❌ regression \|/);
-    expect(await main(["HEAD", "reports/latest.json"], io)).toBe(0);
-    expect(await main(["HEAD", "HEAD", "--profile", "tinyllama"], io)).toBe(0);
+    expect(await diffCommand(io).run(["HEAD", "reports/latest.json"])).toBe(0);
+    expect(await diffCommand(io).run(["HEAD", "HEAD", "--profile", "tinyllama"])).toBe(0);
   });
 
   it("unknown ref and file missing at the ref are one-line user errors", async () => {
     const dir = repo();
     const io = { cwd: dir, stdout: () => {} };
-    await expect(main(["no-such-ref", "HEAD"], io)).rejects.toThrow(
+    await expect(diffCommand(io).run(["no-such-ref", "HEAD"])).rejects.toThrow(
       '"no-such-ref" is neither a report file nor a git ref',
     );
-    const err = await main(["HEAD~1", "HEAD", "--profile", "tinyllama"], io).catch((e: Error) => e);
+    const err = await diffCommand(io)
+      .run(["HEAD~1", "HEAD", "--profile", "tinyllama"])
+      .catch((e: Error) => e);
     expect(String((err as Error).message)).toMatch(
       /^HEAD~1:reports\/latest-tinyllama\.json: no such file at HEAD~1 \(/,
     );
     expect((err as Error).message).not.toContain("\n");
-    await expect(main(["HEAD~1", "HEAD"], { cwd: tmp(), stdout: () => {} })).rejects.toThrow(
+    await expect(diffCommand({ cwd: tmp(), stdout: () => {} }).run(["HEAD~1", "HEAD"])).rejects.toThrow(
       '"HEAD~1" is neither a report file nor a git ref',
     );
   });

@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import summary from "../../harness/cli/commands/summary.ts";
 import { diffReports } from "../../harness/report/diff.ts";
-import { writeJobSummary } from "../../harness/report/summary.ts";
-import { run } from "../../harness/report/summary-command.ts";
+import { writeJobSummary } from "../../harness/report/job-summary.ts";
 import { serializeReport } from "../../harness/report/write.ts";
 import { makeReport } from "./fixture.ts";
 
@@ -88,9 +88,9 @@ describe("lora-bench summary", () => {
     const b = join(dir, "b.json");
     writeFileSync(a, serializeReport(makeReport()));
     writeFileSync(b, serializeReport(makeReport()));
-    expect(await run(["--report", b, "--against", a])).toBe(0);
+    expect(await summary.run(["--report", b, "--against", a])).toBe(0);
     expect(readFileSync(summaryFile, "utf8")).toContain(`### Compared with ${a}`);
     expect(outputs().regression).toBe("false");
-    await expect(run([])).rejects.toThrow("summary: missing required flag --report");
+    await expect(summary.run([])).rejects.toThrow("summary: missing required flag --report");
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig, validateConfig } from "../../harness/study/config.ts";
-import { buildContext, planUnits, resolveArms } from "../../harness/study/context.ts";
+import { buildContext, planUnits, resolveArms } from "../../harness/study/plan.ts";
 import { makeSmallStudy } from "./small-study.ts";
 
 describe("config and plan", () => {

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { UserError } from "./errors.ts";
+import { UserError } from "../errors.ts";
 
 type OptSpec = Record<
   string,
@@ -21,11 +21,6 @@ export function parseFlags<T extends OptSpec>(argv: string[], options: T, comman
   } catch (err) {
     throw new UserError(`${command}: ${(err as Error).message.split("\n")[0]}`);
   }
-}
-
-export function requireFlag(value: string | undefined, flag: string, command: string): string {
-  if (value === undefined || value === "") throw new UserError(`${command}: missing required flag --${flag}`);
-  return value;
 }
 
 export function parseIntList(value: string, flag: string): number[] {

@@ -5,13 +5,13 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type LlamaConfig, parseLlamaConfig, randomLlamaWeights } from "../engine/checkpoint.ts";
-import { generate } from "../engine/generate.ts";
-import { initLora } from "../engine/lora.ts";
-import { type FArr, LlamaModel } from "../engine/model.ts";
-import { TINYLLAMA_SHAPES } from "../engine/perf.ts";
-import { train } from "../engine/train.ts";
-import { rngStream } from "../rng.ts";
+import { type LlamaConfig, parseLlamaConfig, randomLlamaWeights } from "../../harness/engine/checkpoint.ts";
+import { generate } from "../../harness/engine/generate.ts";
+import { initLora } from "../../harness/engine/lora.ts";
+import { type FArr, LlamaModel } from "../../harness/engine/model.ts";
+import { TINYLLAMA_SHAPES } from "../../harness/engine/perf.ts";
+import { train } from "../../harness/engine/train.ts";
+import { rngStream } from "../../harness/rng.ts";
 
 export interface ThreadFinding {
   model: string;

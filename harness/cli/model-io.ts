@@ -1,10 +1,11 @@
 /** Shared loading for the engine's subcommands: model + optional adapter, with user-facing errors. */
-import { UserError } from "../../errors.ts";
-import { loadAdapter } from "../adapter-io.ts";
-import { type Checkpoint, loadLlamaCheckpoint } from "../checkpoint.ts";
-import { loraGraphSpec } from "../lora.ts";
-import { LlamaModel, type LoraTensors } from "../model.ts";
-import type { Device } from "../session.ts";
+
+import { loadAdapter } from "../engine/adapter-io.ts";
+import { type Checkpoint, loadLlamaCheckpoint } from "../engine/checkpoint.ts";
+import { loraGraphSpec } from "../engine/lora.ts";
+import { LlamaModel, type LoraTensors } from "../engine/model.ts";
+import type { Device } from "../engine/session.ts";
+import { UserError } from "../errors.ts";
 
 export function openModel(dir: string, device: Device = "cpu"): { ckpt: Checkpoint; model: LlamaModel } {
   const ckpt = loadLlamaCheckpoint(dir);

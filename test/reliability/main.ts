@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { markdownTable } from "markdown-table";
-import { buildFixtures, CASES, pool, runCase } from "../../test/reliability/cases.ts";
+import { buildFixtures, CASES, pool, runCase } from "./cases.ts";
 import {
   comparable,
   compareCaches,
@@ -22,7 +22,7 @@ import {
   latestReport,
   UNITS,
   unitName,
-} from "../../test/reliability/study.ts";
+} from "./study.ts";
 import { threadFindings } from "./threads.ts";
 
 const say = (m: string) => process.stderr.write(`${m}\n`);

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import rouge from "../../harness/cli/commands/rouge.ts";
 import { UserError } from "../../harness/errors.ts";
-import { run } from "../../harness/metrics/command.ts";
 import { evaluateAggregate } from "../../harness/metrics/numpy.ts";
 import { rougeScore } from "../../harness/metrics/rouge.ts";
 
@@ -23,7 +23,7 @@ async function runCapture(argv: string[]): Promise<{ code: number; stdout: strin
     return true;
   });
   try {
-    return { code: await run(argv), stdout };
+    return { code: await rouge.run(argv), stdout };
   } finally {
     spy.mockRestore();
   }
@@ -81,7 +81,7 @@ describe("lora-bench rouge", () => {
     ["blank line inside", '\n{"prediction": "x", "reference": "y"}', /bad\.jsonl:2: blank line/],
   ])("rejects a bad line (%s) naming file and line", async (_, second, msg) => {
     const p = file("bad.jsonl", `{"prediction": "a", "reference": "b"}\n${second}\n`);
-    const err = await run(["--input", p]).catch((e: unknown) => e);
+    const err = await rouge.run(["--input", p]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toMatch(msg);
     expect((err as Error).message).not.toContain("\n");
@@ -94,9 +94,13 @@ describe("lora-bench rouge", () => {
   });
 
   it("rejects a missing or empty file and a missing --input", async () => {
-    await expect(run(["--input", join(dir, "nope.jsonl")])).rejects.toThrow(/nope\.jsonl: no such file/);
-    await expect(run(["--input", file("empty.jsonl", "\n\n")])).rejects.toThrow(/empty\.jsonl: no pairs/);
-    await expect(run([])).rejects.toThrow(UserError);
-    await expect(run(["--input", "x", "--bogus"])).rejects.toThrow(UserError);
+    await expect(rouge.run(["--input", join(dir, "nope.jsonl")])).rejects.toThrow(
+      /nope\.jsonl: no such file/,
+    );
+    await expect(rouge.run(["--input", file("empty.jsonl", "\n\n")])).rejects.toThrow(
+      /empty\.jsonl: no pairs/,
+    );
+    await expect(rouge.run([])).rejects.toThrow(UserError);
+    await expect(rouge.run(["--input", "x", "--bogus"])).rejects.toThrow(UserError);
   });
 });
