@@ -19,6 +19,7 @@ import { fsError, UserError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import { rngStream } from "../rng.ts";
 import { f32ToBf16, f32ToF16 } from "./dtype.ts";
+import { parseRope, type RopeScaling, ropeConfigFields } from "./rope.ts";
 import {
   openSafetensors,
   type SafetensorsFile,
@@ -42,7 +43,8 @@ export interface LlamaConfig {
   bosTokenId?: number;
   eosTokenId?: number | number[];
   torchDtype?: string;
-  ropeScaling: null;
+  /** RoPE frequency scaling (`rope_scaling` in transformers 4, inside `rope_parameters` in 5). */
+  ropeScaling: RopeScaling | null;
 }
 
 export interface Checkpoint {
@@ -106,13 +108,21 @@ export function parseLlamaConfig(json: unknown, file: string): LlamaConfig {
   if (numHeads % numKvHeads !== 0) {
     bad(`num_attention_heads ${numHeads} is not divisible by num_key_value_heads ${numKvHeads}`);
   }
-  if (c.rope_scaling !== undefined && c.rope_scaling !== null) {
-    bad(`rope_scaling ${JSON.stringify(c.rope_scaling)} is unsupported (only plain RoPE)`);
-  }
+  const rope = parseRope(c, bad);
   const act = c.hidden_act ?? "silu";
   if (act !== "silu") bad(`hidden_act ${JSON.stringify(act)} is unsupported (Llama uses "silu")`);
+  // Fields transformers' Llama reads that would change the numbers; the engine does not implement them.
+  // (pretraining_tp only splits the same matmuls; rope_* and partial_rotary_factor: parseRope.)
   for (const key of ["attention_bias", "mlp_bias"]) {
-    if (c[key] !== undefined && c[key] !== false) bad(`${key} ${JSON.stringify(c[key])} is unsupported`);
+    if (c[key] !== undefined && c[key] !== null && c[key] !== false) {
+      bad(`${key} ${JSON.stringify(c[key])} is unsupported`);
+    }
+  }
+  if (c.attention_dropout !== undefined && c.attention_dropout !== null && c.attention_dropout !== 0) {
+    bad(`attention_dropout ${JSON.stringify(c.attention_dropout)} is unsupported (only 0)`);
+  }
+  if (c.quantization_config !== undefined && c.quantization_config !== null) {
+    bad("quantization_config is unsupported (quantized checkpoints cannot be read)");
   }
   const tie = c.tie_word_embeddings ?? false;
   if (typeof tie !== "boolean")
@@ -127,11 +137,11 @@ export function parseLlamaConfig(json: unknown, file: string): LlamaConfig {
     numKvHeads,
     headDim,
     rmsNormEps: posNum("rms_norm_eps", 1e-6),
-    ropeTheta: posNum("rope_theta", 10000),
+    ropeTheta: rope.theta,
     maxPositionEmbeddings: posInt("max_position_embeddings", 2048),
     vocabSize: posInt("vocab_size"),
     tieWordEmbeddings: tie as boolean,
-    ropeScaling: null,
+    ropeScaling: rope.scaling,
   };
   const tokenId = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
   if (tokenId(c.bos_token_id)) cfg.bosTokenId = c.bos_token_id as number;
@@ -161,8 +171,7 @@ function configJson(config: LlamaConfig, torchDtype: string, extra: Record<strin
     num_hidden_layers: config.numLayers,
     num_key_value_heads: config.numKvHeads,
     rms_norm_eps: config.rmsNormEps,
-    rope_scaling: null,
-    rope_theta: config.ropeTheta,
+    ...ropeConfigFields({ theta: config.ropeTheta, scaling: config.ropeScaling }),
     tie_word_embeddings: config.tieWordEmbeddings,
     torch_dtype: torchDtype,
     use_cache: true,

@@ -7,6 +7,7 @@
  */
 import type { LlamaConfig } from "./checkpoint.ts";
 import { type BuiltGraph, buildLlamaGraph, dropoutKey, type GraphSpec, type LoraGraphSpec } from "./llama.ts";
+import { ropeInvFreq } from "./rope.ts";
 import { type Device, type Feed, type FeedTensor, Session } from "./session.ts";
 
 export type FArr = Float32Array | Float64Array;
@@ -129,16 +130,13 @@ export class LlamaModel {
     return [n / H, H];
   }
 
-  /** cos/sin tables [B, S, hd] for the given positions, computed as HF does (float32 inv_freq). */
+  /** cos/sin tables [B, S, hd] for the given positions, computed as HF does (float32 inv_freq, scaled). */
   ropeTables(positions: number[][]): { cos: FArr; sin: FArr } {
     const hd = this.config.headDim;
     const half = hd / 2;
     const B = positions.length;
     const S = positions[0]?.length ?? 0;
-    const invFreq = new Float32Array(half);
-    for (let i = 0; i < half; i++) {
-      invFreq[i] = 1 / Math.fround(this.config.ropeTheta ** Math.fround((2 * i) / hd));
-    }
+    const invFreq = ropeInvFreq(hd, { theta: this.config.ropeTheta, scaling: this.config.ropeScaling });
     const cos = this.alloc(B * S * hd);
     const sin = this.alloc(B * S * hd);
     for (let b = 0; b < B; b++) {

@@ -279,8 +279,8 @@ describe("bad inputs", () => {
     },
     {
       name: "rope_scaling",
-      json: { ...base, rope_scaling: { type: "linear", factor: 2 } },
-      re: /rope_scaling .*linear.* unsupported/,
+      json: { ...base, rope_scaling: { type: "dynamic", factor: 2 } },
+      re: /rope_type "dynamic" \(rope_scaling\) is unsupported; lora-bench implements default, linear, llama3/,
     },
     { name: "gelu", json: { ...base, hidden_act: "gelu" }, re: /hidden_act "gelu" is unsupported/ },
     {

@@ -454,9 +454,25 @@ export const CASES: BadCase[] = [
       ],
       [
         "rope-scaling",
-        /rope_scaling .* is unsupported/,
+        /rope_type "dynamic" \(rope_scaling\) is unsupported/,
         (j: any) => {
-          j.rope_scaling = { type: "linear", factor: 2 };
+          j.rope_scaling = { type: "dynamic", factor: 2 };
+        },
+      ],
+      [
+        "rope-parameters-v5",
+        /rope_type "yarn" \(rope_parameters\) is unsupported/,
+        (j: any) => {
+          delete j.rope_theta;
+          delete j.rope_scaling;
+          j.rope_parameters = { rope_type: "yarn", rope_theta: 10000, factor: 4 };
+        },
+      ],
+      [
+        "mlp-bias",
+        /mlp_bias true is unsupported/,
+        (j: any) => {
+          j.mlp_bias = true;
         },
       ],
     ] as [string, RegExp, (j: any) => void][]
