@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Install on the self-hosted GPU runner: `npm ci`, then onnxruntime-node's CUDA 12 provider, then
-# prove both load. The workflow sets ONNXRUNTIME_NODE_INSTALL=cuda12 for this step (the repository's
-# .npmrc skips the CUDA download so that everyone else's install stays offline-safe).
+# prove both load. The workflow sets ONNXRUNTIME_NODE_INSTALL=cuda12 for this step.
 #
-# npm 11 does not run install scripts it has not been told to allow, so `npm ci` alone may leave the
-# provider out: onnxruntime-node's own install script is run explicitly. Its download (~400 MB from
+# The repository's .npmrc sets ignore-scripts=true (everyone else's install stays offline-safe), so
+# `npm ci` leaves the provider out: onnxruntime-node's own install script is run explicitly. Its download (~400 MB from
 # NuGet) is kept in the runner's tool cache, per onnxruntime-node version, for the next jobs.
 set -euo pipefail
 
