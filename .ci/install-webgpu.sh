@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Software Vulkan for onnxruntime-node's WebGPU provider (Dawn): Mesa's lavapipe driver and the Vulkan
 # loader. Dawn refuses bookworm's own Mesa 22.3, so mesa-vulkan-drivers comes from bookworm-backports
-# (25.x). Idempotent: a machine that already has a 25.x lavapipe skips apt entirely.
+# (25.x); vulkan-tools gives vulkaninfo, which names the adapter in reports. Idempotent: a machine that
+# already has them skips apt entirely.
 set -euo pipefail
 
 lavapipe_version() {
   dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true
 }
 
-if [[ "$(lavapipe_version)" =~ ^2[5-9]\. ]] && dpkg-query -W libvulkan1 >/dev/null 2>&1; then
+if [[ "$(lavapipe_version)" =~ ^2[5-9]\. ]] && dpkg-query -W libvulkan1 vulkan-tools >/dev/null 2>&1; then
   echo "install-webgpu: mesa-vulkan-drivers $(lavapipe_version) already installed"
   exit 0
 fi
@@ -20,7 +21,7 @@ if [[ "$(id -u)" != 0 ]]; then SUDO="sudo"; fi
 if [[ "${VERSION_CODENAME:-}" != bookworm ]]; then
   # Newer Debian/Ubuntu releases ship a Mesa that Dawn accepts in their main suite.
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends mesa-vulkan-drivers libvulkan1
+  $SUDO apt-get install -y -qq --no-install-recommends mesa-vulkan-drivers libvulkan1 vulkan-tools
   exit 0
 fi
 
@@ -36,5 +37,5 @@ SRC
 fi
 $SUDO apt-get update -qq
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-  -t bookworm-backports mesa-vulkan-drivers libvulkan1
+  -t bookworm-backports mesa-vulkan-drivers libvulkan1 vulkan-tools
 echo "install-webgpu: mesa-vulkan-drivers $(lavapipe_version) installed"

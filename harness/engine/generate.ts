@@ -4,7 +4,7 @@
  * temperature then top-p, rows that hit EOS stop (and are fed the pad token until all stop).
  */
 import { type Rng, rngStream } from "../rng.ts";
-import type { FArr, LlamaModel, LoraTensors } from "./model.ts";
+import { disposeCache, type FArr, type LlamaModel, type LoraTensors } from "./model.ts";
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -53,6 +53,7 @@ export async function generate(
     opts.onStep?.(t + 1, done.filter((d) => !d).length);
     if (done.every(Boolean) || t + 1 === opts.maxNewTokens) break;
     for (const m of keyMask) m.push(true);
+    const prev = step.cache;
     step = await model.decodeStep(
       tokens.map((x) => [x]),
       step.cache,
@@ -60,7 +61,9 @@ export async function generate(
       next.map((p, b) => [p + out[b].length - 1]),
       opts.lora,
     );
+    disposeCache(prev);
   }
+  disposeCache(step.cache);
   return out;
 }
 

@@ -5,10 +5,19 @@
  * keeps its own copy per session (measured on CPU too), hence `oneSession`. Only full fine-tuning
  * feeds the weights on every run.
  */
+import { join } from "node:path";
+import type ort from "onnxruntime-node";
 import type { LlamaConfig } from "./checkpoint.ts";
 import { type BuiltGraph, buildLlamaGraph, dropoutKey, type GraphSpec, type LoraGraphSpec } from "./llama.ts";
 import { ropeInvFreq } from "./rope.ts";
-import { type Device, type Feed, type FeedTensor, Session } from "./session.ts";
+import {
+  type Device,
+  type Feed,
+  type FeedTensor,
+  type OutputLocation,
+  Session,
+  type Transfer,
+} from "./session.ts";
 
 export type FArr = Float32Array | Float64Array;
 
@@ -29,6 +38,8 @@ export interface ModelOptions {
    * copies in-memory initializers too), so this bounds weight memory to one copy per device.
    */
   oneSession?: boolean;
+  /** Profile every session into this directory (files named by graph kind); see placement.ts. */
+  profileDir?: string;
 }
 
 /** One training micro-batch: token rows (any lengths) and HF labels (-100 = no loss) of the same lengths. */
@@ -50,6 +61,9 @@ export class LlamaModel {
   /** Weights converted to the graph's float type; they back live sessions, so they stay referenced. */
   private converted = new Map<string, FArr>();
   readonly float: "float32" | "float64";
+  /** Bytes moved between host and device by the latest run, per tensor (empty on the cpu device). */
+  lastTransfer: Transfer = { up: {}, down: {} };
+  private profiled = 0;
 
   constructor(
     readonly config: LlamaConfig,
@@ -80,6 +94,8 @@ export class LlamaModel {
       ...this.opts,
       float64: this.float === "float64",
       externalData: graph.frozen.map((name) => ({ path: name, data: this.bytesOf(name) })),
+      outputLocation: spec.kind === "decode" ? this.cacheLocation() : undefined,
+      profilePrefix: this.opts.profileDir && join(this.opts.profileDir, `${spec.kind}-${this.profiled++}`),
     });
     return { session, graph, kind: spec.kind };
   }
@@ -94,6 +110,23 @@ export class LlamaModel {
       if (x !== wv) this.converted.set(name, x);
     }
     return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+  }
+
+  /** On WebGPU the KV cache stays in device buffers between decode steps; logits come down. */
+  private cacheLocation(): Record<string, OutputLocation> | undefined {
+    if (this.opts.device !== "webgpu") return undefined;
+    const loc: Record<string, OutputLocation> = {};
+    for (let i = 0; i < this.config.numLayers; i++) {
+      loc[`present_key.${i}`] = "gpu-buffer";
+      loc[`present_value.${i}`] = "gpu-buffer";
+    }
+    return loc;
+  }
+
+  private async run(session: Session, feeds: Record<string, FeedTensor | ort.Tensor>) {
+    const out = await session.run(feeds);
+    this.lastTransfer = session.lastTransfer;
+    return out;
   }
 
   private alloc(n: number): FArr {
@@ -198,7 +231,7 @@ export class LlamaModel {
       lora: lora && { ...lora.spec, dropout: false },
     });
     const { feeds, T, lens } = this.causalFeeds(rows);
-    const out = await session.run({ ...feeds, ...this.paramFeeds(session, lora) });
+    const out = await this.run(session, { ...feeds, ...this.paramFeeds(session, lora) });
     const data = out.logits.data as FArr;
     const V = this.config.vocabSize;
     return rows.map((_, b) =>
@@ -248,7 +281,7 @@ export class LlamaModel {
         };
       }
     }
-    const out = await session.run({ ...feeds, ...this.paramFeeds(session, opts.lora) });
+    const out = await this.run(session, { ...feeds, ...this.paramFeeds(session, opts.lora) });
     const grads = new Map<string, FArr>();
     for (const name of graph.trainable) grads.set(name, out[`grad:${name}`].data as FArr);
     return { loss: (out.loss.data as FArr)[0], grads, tokens: M, padded: batch.inputIds.length * T };
@@ -285,7 +318,7 @@ export class LlamaModel {
     const K = P + S;
     const { cos, sin } = this.ropeTables(positions);
     const ids = BigInt64Array.from(rows.flat().map((x) => BigInt(x)));
-    const feeds: Record<string, FeedTensor> = {
+    const feeds: Record<string, FeedTensor | ort.Tensor> = {
       input_ids: { data: ids, dims: [B, S] },
       rope_cos: { data: cos, dims: [B, S, c.headDim] },
       rope_sin: { data: sin, dims: [B, S, c.headDim] },
@@ -296,18 +329,27 @@ export class LlamaModel {
       ...this.paramFeeds(session, lora),
     };
     const kvDims = [B, c.numKvHeads, P, c.headDim];
+    const kv = (x: KvTensor | undefined): FeedTensor | ort.Tensor =>
+      x === undefined || ArrayBuffer.isView(x) ? { data: x ?? this.alloc(0), dims: kvDims } : x;
     for (let i = 0; i < c.numLayers; i++) {
-      feeds[`past_key.${i}`] = { data: past?.keys[i] ?? this.alloc(0), dims: kvDims };
-      feeds[`past_value.${i}`] = { data: past?.values[i] ?? this.alloc(0), dims: kvDims };
+      feeds[`past_key.${i}`] = kv(past?.keys[i]);
+      feeds[`past_value.${i}`] = kv(past?.values[i]);
     }
-    const out = await session.run(feeds);
-    const keys: FArr[] = [];
-    const values: FArr[] = [];
+    const out = await this.run(session, feeds);
+    // Device-resident outputs stay tensors (their data cannot be read back: onnxruntime-node has no download).
+    const keep = (t: ort.Tensor): KvTensor => (t.location === "gpu-buffer" ? t : (t.data as FArr));
+    const keys: KvTensor[] = [];
+    const values: KvTensor[] = [];
     for (let i = 0; i < c.numLayers; i++) {
-      keys.push(out[`present_key.${i}`].data as FArr);
-      values.push(out[`present_value.${i}`].data as FArr);
+      keys.push(keep(out[`present_key.${i}`]));
+      values.push(keep(out[`present_value.${i}`]));
     }
     return { logits: out.logits.data as FArr, cache: { length: K, keys, values } };
+  }
+
+  /** Write the profiles of every session so far (models created with profileDir). */
+  async endProfiling(): Promise<void> {
+    for (const s of this.sessions.values()) (await s).session.endProfiling();
   }
 
   /**
@@ -347,10 +389,18 @@ export class LlamaModel {
   }
 }
 
+/** A cache tensor: host memory, or a device buffer (WebGPU) that only a later step reads. */
+export type KvTensor = FArr | ort.Tensor;
+
 export interface KvCache {
   length: number;
-  keys: FArr[];
-  values: FArr[];
+  keys: KvTensor[];
+  values: KvTensor[];
+}
+
+/** Free a cache's device buffers now rather than at garbage collection (host arrays need nothing). */
+export function disposeCache(cache: KvCache): void {
+  for (const t of [...cache.keys, ...cache.values]) if (!ArrayBuffer.isView(t)) t.dispose();
 }
 
 export function inFeatures(c: LlamaConfig, target: string): number {

@@ -1,20 +1,34 @@
 /**
- * onnxruntime-node sessions: device selection (CPU by default, CUDA when installed and asked for)
- * and typed feeds. A requested provider that is missing is a clear error, never a silent fallback.
+ * onnxruntime-node sessions: device selection (CPU by default, CUDA when installed and asked for,
+ * WebGPU through the bundled Dawn provider) and typed feeds. A requested provider that is missing is a
+ * clear error, never a silent fallback.
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import ort from "onnxruntime-node";
 import { UserError } from "../errors.ts";
+import { assertWebgpuDriver, explainWebgpuError } from "./webgpu.ts";
 
-export type Device = "cpu" | "cuda";
+export const DEVICES = ["cpu", "cuda", "webgpu"] as const;
+export type Device = (typeof DEVICES)[number];
 
 export interface SessionOptions {
   device?: Device;
   /** Intra-op threads for the CPU provider (0 = ORT's default: one per physical core). */
   threads?: number;
+  /** Write onnxruntime's profile (one event per node run, with its provider) to files with this prefix. */
+  profilePrefix?: string;
 }
+
+/** Bytes per tensor name that went host → device (feeds) and device → host (outputs) in one run. */
+export interface Transfer {
+  up: Record<string, number>;
+  down: Record<string, number>;
+}
+
+/** Where an output lands: host memory, or (WebGPU) a device buffer that can only be fed back in. */
+export type OutputLocation = "cpu" | "gpu-buffer";
 
 export type Feed = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 
@@ -30,8 +44,8 @@ export interface FeedTensor {
 
 export function parseDevice(value: string | undefined): Device {
   if (value === undefined || value === "cpu") return "cpu";
-  if (value === "cuda") return "cuda";
-  throw new UserError(`--device: "${value}" is not a device (cpu or cuda)`);
+  if ((DEVICES as readonly string[]).includes(value)) return value as Device;
+  throw new UserError(`--device: "${value}" is not a device (${DEVICES.join(", ")})`);
 }
 
 /** Where onnxruntime-node keeps its native libraries for this platform. */
@@ -46,6 +60,7 @@ export function cudaAvailable(): boolean {
 }
 
 export function assertDevice(device: Device): void {
+  if (device === "webgpu") assertWebgpuDriver();
   if (device === "cuda" && !cudaAvailable()) {
     throw new UserError(
       `--device cuda: onnxruntime-node was installed without its CUDA provider (${bindingDir()} has no libonnxruntime_providers_cuda.so); reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 (see README)`,
@@ -64,39 +79,85 @@ export class Session {
 
   static async create(
     model: Uint8Array,
-    opts: SessionOptions & { float64?: boolean; externalData?: ExternalFile[] } = {},
+    opts: SessionOptions & {
+      float64?: boolean;
+      externalData?: ExternalFile[];
+      outputLocation?: Record<string, OutputLocation>;
+    } = {},
   ): Promise<Session> {
     const device = opts.device ?? "cpu";
     assertDevice(device);
+    if (device === "webgpu" && opts.float64)
+      throw new UserError("--device webgpu: WebGPU has no float64; fp64 check graphs run on the cpu device");
     const inner = await ort.InferenceSession.create(model, {
       externalData: opts.externalData,
       // MLAS would prepack constant Gemm/MatMul weights into packed copies: at TinyLlama's shapes that
       // tripled session creation (46 s vs 16 s) and bought nothing measurable.
       extra: { session: { disable_prepacking: "1" } },
-      executionProviders: device === "cuda" ? [{ name: "cuda", deviceId: 0 }] : ["cpu"],
+      executionProviders: providers(device),
+      preferredOutputLocation: device === "webgpu" ? opts.outputLocation : undefined,
+      ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
+      // ORT warns on every WebGPU session that shape ops run on the CPU (by design); placement.ts
+      // measures placement instead, so only errors are logged.
+      ...(device === "webgpu" ? { logSeverityLevel: 3 as const } : {}),
       // Extended fusions (QuickGelu for x·σ(x), …) have float32-only CPU kernels: fp64 check graphs keep
       // the basic level, which still folds constants and removes redundant nodes.
       graphOptimizationLevel: opts.float64 ? "basic" : "all",
       intraOpNumThreads: opts.threads ?? 0,
       interOpNumThreads: 1,
       executionMode: "sequential",
+    }).catch((e: unknown) => {
+      throw device === "webgpu" ? explainWebgpuError(e) : e;
     });
     return new Session(inner, device);
   }
 
-  async run(feeds: Record<string, FeedTensor>, outputs?: string[]): Promise<Record<string, ort.Tensor>> {
+  /** Bytes that crossed between host and device in the latest run(), per tensor (non-CPU devices only). */
+  lastTransfer: Transfer = { up: {}, down: {} };
+
+  /** Feeds are host arrays, or tensors a previous run left on the device (fed back without a copy). */
+  async run(
+    feeds: Record<string, FeedTensor | ort.Tensor>,
+    outputs?: string[],
+  ): Promise<Record<string, ort.Tensor>> {
     const t: Record<string, ort.Tensor> = {};
     this.lastFeedBytes = new Map();
+    const up: Record<string, number> = {};
     for (const [name, f] of Object.entries(feeds)) {
-      t[name] = new ort.Tensor(typeOf(f.data), f.data as never, f.dims);
-      this.lastFeedBytes.set(name, f.data.byteLength);
+      if ("location" in f) {
+        t[name] = f;
+        // A tensor a previous run left on the device crosses nothing.
+        this.lastFeedBytes.set(name, f.location === "cpu" ? (f.data as Feed).byteLength : 0);
+      } else {
+        t[name] = new ort.Tensor(typeOf(f.data), f.data as never, f.dims);
+        this.lastFeedBytes.set(name, f.data.byteLength);
+      }
+      const bytes = this.lastFeedBytes.get(name) ?? 0;
+      if (bytes > 0) up[name] = bytes;
     }
-    return outputs ? this.inner.run(t, outputs) : this.inner.run(t);
+    const out = await (outputs ? this.inner.run(t, outputs) : this.inner.run(t));
+    if (this.device !== "cpu") {
+      const down: Record<string, number> = {};
+      for (const [name, v] of Object.entries(out))
+        if (v.location === "cpu") down[name] = (v.data as Feed).byteLength;
+      this.lastTransfer = { up, down };
+    }
+    return out;
+  }
+
+  /** Flush the profile file (sessions created with profilePrefix). */
+  endProfiling(): void {
+    this.inner.endProfiling();
   }
 
   async release(): Promise<void> {
     await this.inner.release();
   }
+}
+
+function providers(device: Device): ort.InferenceSession.ExecutionProviderConfig[] {
+  if (device === "cuda") return [{ name: "cuda", deviceId: 0 }];
+  return [device];
 }
 
 function typeOf(d: Feed): "float32" | "float64" | "int64" | "int32" | "bool" {

@@ -8,6 +8,7 @@ import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ortVersion } from "../engine/session.ts";
+import { adapterLine, describeAdapter } from "../engine/webgpu.ts";
 import { mean } from "../metrics/aggregate.ts";
 import { continuationBias } from "../metrics/continuation.ts";
 import { bootstrapMeanCI } from "../metrics/paired.ts";
@@ -40,6 +41,7 @@ export function gitInfo(cwd = ROOT): { commit: string | null; dirty: boolean | n
 }
 
 function gpuName(device: string): string | null {
+  if (device === "webgpu") return adapterLine(describeAdapter());
   if (device !== "cuda") return null;
   try {
     return execFileSync("nvidia-smi", ["--query-gpu=name", "--format=csv,noheader"], { encoding: "utf8" })

@@ -40,7 +40,7 @@ export interface Provenance {
   /**
    * onnxruntime execution provider used.
    */
-  device: "cpu" | "cuda";
+  device: "cpu" | "cuda" | "webgpu";
   model: ModelInfo;
   dataset: DatasetInfo;
   prompt: PromptInfo;

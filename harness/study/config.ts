@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import type { Device } from "../engine/session.ts";
 import { UserError } from "../errors.ts";
 
 export interface ArmConfig {
@@ -43,7 +44,7 @@ export interface ProfileConfig {
   arms: ArmConfig[];
   /** The N sweep (future work 1): ranks × N, arms named lora-r{r}-n{N}. */
   sweep?: { n: number[]; ranks: number[]; seeds?: number[] };
-  device: "cpu" | "cuda";
+  device: Device;
   threads?: number;
 }
 
@@ -155,7 +156,7 @@ const profileCheck = obj(
     rouge: obj({ useStemmer: bool, bootstrapResamples: int(100) }),
     arms: list(armCheck),
     sweep: obj({ n: list(int(1)), ranks: list(int(1)), seeds: list(int(0)) }, ["seeds"]),
-    device: oneOf("cpu", "cuda"),
+    device: oneOf("cpu", "cuda", "webgpu"),
     threads: int(0, 1024),
   },
   ["sweep", "threads"],

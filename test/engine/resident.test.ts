@@ -15,11 +15,15 @@ function recordFeeds() {
   const original = Session.prototype.run;
   vi.spyOn(Session.prototype, "run").mockImplementation(function (
     this: Session,
-    feeds: Record<string, FeedTensor>,
+    feeds: Parameters<Session["run"]>[0],
     outputs?: string[],
   ) {
+    // CPU sessions: every feed is a host array (device-resident tensors exist only on WebGPU).
     runs.push(
-      Object.entries(feeds).map(([name, f]) => ({ name, bytes: f.data.byteLength, buffer: f.data.buffer })),
+      Object.entries(feeds).map(([name, f]) => {
+        const data = (f as FeedTensor).data;
+        return { name, bytes: data.byteLength, buffer: data.buffer };
+      }),
     );
     return original.call(this, feeds, outputs);
   });
