@@ -45,7 +45,7 @@ export interface Command {
 
 // Flags several commands share; spread them into a command's `flags`.
 export const DEVICE_FLAG = {
-  device: { type: "string", arg: "cpu|cuda", help: "execution provider (default: cpu)" },
+  device: { type: "string", arg: "cpu|cuda|webgpu", help: "execution provider (default: cpu)" },
 } as const satisfies Flags;
 export const JSON_FLAG = {
   json: { type: "boolean", help: "machine-readable JSON on stdout" },
