@@ -91,6 +91,7 @@ export async function runUnit(
     seed: unit.seed,
     evalIds: ctx.evalSubset.ids,
     engine: ctx.engine,
+    ...ctx.runtime,
     modelSha: ctx.modelSha,
   };
   let lora: LoraTensors | undefined;

@@ -40,6 +40,10 @@ export interface UnitResult {
   train: TrainRecord | null;
   evalSeconds: number;
   engine: string;
+  /** Where it was computed (engine/version.ts): merge refuses results from another device. */
+  device: string;
+  executionProvider: string;
+  onnxruntime: string;
   modelSha: string;
   finishedAt: string;
 }

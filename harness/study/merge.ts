@@ -1,7 +1,7 @@
 /**
  * Gather the unit results that separate jobs wrote into their own cache directories into one cache.
- * An entry made by another engine version or from another model or data selection is refused, never
- * mixed in; a planned unit that no directory has is an error.
+ * An entry made on another device, provider, onnxruntime or engine numerics version, or from another
+ * model or data selection, is refused, never mixed in; a planned unit that no directory has is an error.
  */
 import { cpSync, existsSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
@@ -26,12 +26,7 @@ export async function gatherCaches(
         const armPlanned = units.some((u) => u.arm.id === r.armId);
         if (!planned.has(key)) {
           if (!armPlanned) continue;
-          const why =
-            r.engine !== ctx.engine
-              ? `engine ${r.engine} ≠ ${ctx.engine}`
-              : r.modelSha !== ctx.modelSha
-                ? `model sha256 ${r.modelSha.slice(0, 12)} ≠ ${ctx.modelSha.slice(0, 12)}`
-                : "its data selection or configuration differs from this plan";
+          const why = refusal(r, ctx);
           throw new UserError(`refusing ${r.armId} seed ${r.seed}: ${why}`, join(arms, key));
         }
         if (dir !== cacheDir && !existsSync(unitDir(cacheDir, key))) {
@@ -49,4 +44,20 @@ export async function gatherCaches(
     throw new UserError(
       `merge: ${missing.length} planned run(s) in no directory, e.g. ${missing[0].arm.id} seed ${missing[0].seed}`,
     );
+}
+
+/** Why an entry of a planned arm has a key this plan does not hold, most telling difference first. */
+function refusal(r: UnitResult, ctx: StudyContext): string {
+  const rt = ctx.runtime;
+  const differs: [string, string | undefined, string][] = [
+    ["device", r.device, rt.device],
+    ["execution provider", r.executionProvider, rt.executionProvider],
+    ["onnxruntime", r.onnxruntime, rt.onnxruntime],
+    ["engine", r.engine, ctx.engine],
+  ];
+  for (const [what, got, want] of differs)
+    if (got !== want) return `${what} ${got ?? "unrecorded"} ≠ ${want}`;
+  if (r.modelSha !== ctx.modelSha)
+    return `model sha256 ${r.modelSha.slice(0, 12)} ≠ ${ctx.modelSha.slice(0, 12)}`;
+  return "its data selection or configuration differs from this plan";
 }

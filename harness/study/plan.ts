@@ -5,8 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
 import { loadSplit, looksLikeHubId } from "../data/load.ts";
 import {
   buildSummaryPrompt,
@@ -19,34 +18,10 @@ import { EVAL_STREAM, type Subset, selectSubset, TRAIN_STREAM } from "../data/su
 import { loadTokenizer, type Tok } from "../data/tokenizer.ts";
 import { type LlamaConfig, parseLlamaConfig, sha256OfFiles } from "../engine/checkpoint.ts";
 import type { TrainExample } from "../engine/train.ts";
+import { engineVersion, type RuntimeIdentity, runtimeIdentity } from "../engine/version.ts";
 import { UserError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import type { ArmConfig, ProfileConfig } from "./config.ts";
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-
-/**
- * The engine's version: package version + a hash of the sources that decide predictions (engine,
- * prompts, tokenizer loading). A change there changes every cache key, so no stale arm is reused.
- */
-export function engineVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
-  const h = createHash("sha256");
-  const files = [
-    ...readdirSync(join(ROOT, "harness/engine"))
-      .filter((f) => f.endsWith(".ts") && f !== "perf.ts")
-      .map((f) => `harness/engine/${f}`),
-    "harness/data/prompt.ts",
-    "harness/data/tokenizer.ts",
-    "harness/study/arm.ts",
-  ].sort();
-  for (const f of files)
-    h.update(f)
-      .update("\0")
-      .update(readFileSync(join(ROOT, f)))
-      .update("\0");
-  return `${pkg.version}+${h.digest("hex").slice(0, 12)}`;
-}
 
 export interface ResolvedArm {
   id: string;
@@ -112,7 +87,10 @@ export interface StudyContext {
   /** Each evaluation article as the model saw it (after truncation to the token budget). */
   evalSeen: string[];
   arms: ResolvedArm[];
+  /** The engine's numerics version (engine/version.ts). */
   engine: string;
+  /** Device, execution provider and onnxruntime version the units run on. */
+  runtime: RuntimeIdentity;
   trainSubset(n: number): Subset;
   trainingExamples(n: number): TrainExample[];
 }
@@ -230,6 +208,7 @@ export async function buildContext(
     evalSeen: evalSubset.records.map((r) => truncateToTokens(tok, r.article, budget.articleTokenBudget).text),
     arms: resolveArms(profile),
     engine: engineVersion(),
+    runtime: runtimeIdentity(profile.device),
     trainSubset,
     trainingExamples,
   };
@@ -248,6 +227,8 @@ export function planUnits(ctx: StudyContext): Unit[] {
   const p = ctx.profile;
   const common = {
     engine: ctx.engine,
+    // A result is only reused on the device, provider and onnxruntime that computed it.
+    runtime: ctx.runtime,
     model: ctx.modelSha,
     eval: ctx.evalSubset.sha256,
     prompt: p.prompt,

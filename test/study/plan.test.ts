@@ -30,6 +30,9 @@ describe("config and plan", () => {
     expect(lr.slice(1).every((k, i) => k !== base[i + 1])).toBe(true);
     const ev = await keys({ data: { ...p.data, evalN: 5 } });
     expect(ev.every((k, i) => k !== base[i])).toBe(true);
+    // A CUDA run never reuses CPU results (the device is in every key, base included).
+    const cuda = await keys({ device: "cuda" });
+    expect(cuda.every((k, i) => k !== base[i])).toBe(true);
   });
 
   it("draws nested training subsets, so a sweep's N=24 contains its N=12", async () => {

@@ -1,7 +1,7 @@
 /**
  * The acceptance test of sharding: plan → each arm in its own process and cache dir → merge into a
  * fresh cache gives the report a single `lora-bench run` gives (timings, host and git aside); merge
- * refuses results from another model and names a planned arm that no directory has.
+ * refuses results from another model or device and names a planned arm that no directory has.
  */
 import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -100,6 +100,24 @@ describe("sharding a study: plan → one process per arm → merge", () => {
     expect(lines[0]).toContain(join(dir, "arms", key));
     expect(lines[0]).toMatch(/refusing lora-r8 seed 1: model sha256 [0-9a-f]{12} ≠ [0-9a-f]{12}/);
     expect(statSync(join(s.reportsDir, "latest.json")).mtimeMs).toBe(before);
+  });
+
+  it("refuses results computed on another device: a CUDA merge of CPU jobs names the first entry", () => {
+    const r = cli([
+      "merge",
+      ...Object.values(jobs),
+      "--config",
+      s.config,
+      "--cache",
+      tempDir(),
+      "--device",
+      "cuda",
+    ]);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/refusing base seed 1: device cpu ≠ cuda/);
+    expect(lines[0]).toContain(join(jobs.base, "arms"));
   });
 
   it("errors when a planned arm is in no directory", () => {

@@ -11,8 +11,9 @@ export default defineCommand({
   positionals: "DIR…",
   description:
     "Gather the arm results that separate jobs wrote into their own cache directories, then judge the\n" +
-    "claims and write the report as a single run would. An entry made by another engine version or from\n" +
-    "another model or data selection is refused; a planned arm that no directory has is an error.",
+    "claims and write the report as a single run would. An entry made on another device, provider,\n" +
+    "onnxruntime or engine numerics version, or from another model or data selection, is refused;\n" +
+    "a planned arm that no directory has is an error.",
   flags: { ...STUDY_FLAGS, ...REPORT_FLAGS },
   async run({ values, positionals }) {
     if (positionals.length === 0) throw new UserError("merge: give one or more cache directories to merge");

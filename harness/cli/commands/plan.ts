@@ -33,7 +33,15 @@ export default defineCommand({
     });
     if (values.json) {
       process.stdout.write(
-        `${JSON.stringify({ profile: ctx.profile.name, engine: ctx.engine, model_sha256: ctx.modelSha, arms })}\n`,
+        `${JSON.stringify({
+          profile: ctx.profile.name,
+          engine: ctx.engine,
+          device: ctx.runtime.device,
+          execution_provider: ctx.runtime.executionProvider,
+          onnxruntime: ctx.runtime.onnxruntime,
+          model_sha256: ctx.modelSha,
+          arms,
+        })}\n`,
       );
     } else {
       for (const a of arms)
