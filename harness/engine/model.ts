@@ -15,6 +15,7 @@ import {
   type Feed,
   type FeedTensor,
   type OutputLocation,
+  resolveThreads,
   Session,
   type Transfer,
 } from "./session.ts";
@@ -127,6 +128,11 @@ export class LlamaModel {
     const out = await session.run(feeds);
     this.lastTransfer = session.lastTransfer;
     return out;
+  }
+
+  /** Intra-op threads every session of this model runs with (for reports). */
+  get threads(): number {
+    return resolveThreads(this.opts.threads);
   }
 
   private alloc(n: number): FArr {

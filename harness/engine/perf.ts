@@ -9,7 +9,7 @@ import type { LlamaConfig } from "./checkpoint.ts";
 import { Graph } from "./graph.ts";
 import { initLora } from "./lora.ts";
 import { type FArr, LlamaModel } from "./model.ts";
-import { Session } from "./session.ts";
+import { type Device, resolveThreads, Session } from "./session.ts";
 
 export const TINYLLAMA_SHAPES: LlamaConfig = {
   modelType: "llama",
@@ -45,6 +45,9 @@ export interface PerfOptions {
   trainSteps: number;
   decodeSteps: number;
   decodeBatch: number;
+  /** Intra-op threads for the model and the yardsticks alike (default: resolveThreads()). */
+  threads?: number;
+  device?: Device;
   log?: (msg: string) => void;
 }
 
@@ -89,20 +92,36 @@ export function fastWeights(c: LlamaConfig): Map<string, Float32Array> {
   return out;
 }
 
-/** GFLOP/s of one fp32 MatMul [m,k]×[k,n] through onnxruntime-node (best of `reps`). */
-export async function matmulGflops(m = 512, k = 2048, n = 2048, reps = 8): Promise<number> {
+const WARMUP_RUNS = 3;
+
+/** Where a yardstick runs: the model's device and thread count. */
+export interface Yardstick {
+  threads: number;
+  device?: Device;
+}
+
+function bytes(x: Float32Array): Uint8Array {
+  return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+}
+
+/**
+ * GFLOP/s of one fp32 MatMul [m,k]×[k,n] through onnxruntime-node, warm (after warm-up runs) and with
+ * the model's thread count, so MFU compares like with like (best of `reps`).
+ */
+export async function matmulGflops(at: Yardstick, m = 512, k = 2048, n = 2048, reps = 8): Promise<number> {
+  // B is resident in the session like a model weight; only A crosses into each run.
   const g = new Graph("float32");
   const a = g.input("a", [m, k]);
-  const b = g.input("b", [k, n]);
+  const b = g.external("b", [k, n]);
   g.output(g.matmul(a, b), "y");
-  const s = await Session.create(g.toBytes());
-  const A = new Float32Array(m * k).fill(0.5);
   const B = new Float32Array(k * n).fill(0.25);
+  const s = await Session.create(g.toBytes(), { ...at, externalData: [{ path: "b", data: bytes(B) }] });
+  const A = new Float32Array(m * k).fill(0.5);
   let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < reps + 1; i++) {
+  for (let i = 0; i < WARMUP_RUNS + reps; i++) {
     const t0 = performance.now();
-    await s.run({ a: { data: A, dims: [m, k] }, b: { data: B, dims: [k, n] } });
-    if (i > 0) best = Math.min(best, performance.now() - t0);
+    await s.run({ a: { data: A, dims: [m, k] } });
+    if (i >= WARMUP_RUNS) best = Math.min(best, performance.now() - t0);
   }
   await s.release();
   return (2 * m * k * n) / (best / 1000) / 1e9;
@@ -112,22 +131,23 @@ export async function matmulGflops(m = 512, k = 2048, n = 2048, reps = 8): Promi
  * Read bandwidth in bytes/s as onnxruntime sees it: a row-wise ReduceSum over a buffer far larger than
  * cache (reads every byte once, writes almost nothing, parallel over rows like a decode step's GEMVs).
  */
-export async function readBandwidth(bytes = 1024 * 2 ** 20, reps = 5): Promise<number> {
+export async function readBandwidth(at: Yardstick, size = 1024 * 2 ** 20, reps = 5): Promise<number> {
   const cols = 16384;
-  const rows = bytes / 4 / cols;
+  const rows = size / 4 / cols;
+  // The buffer is resident (as weights are); overridable, so constant folding cannot precompute y.
   const g = new Graph("float32");
-  const x = g.input("x", [rows, cols]);
+  const x = g.external("x", [rows, cols], { overridable: true });
   g.output(g.reduceSum(x, [1], false), "y");
-  const s = await Session.create(g.toBytes());
   const X = new Float32Array(rows * cols).fill(1);
+  const s = await Session.create(g.toBytes(), { ...at, externalData: [{ path: "x", data: bytes(X) }] });
   let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < reps + 1; i++) {
+  for (let i = 0; i < WARMUP_RUNS + reps; i++) {
     const t0 = performance.now();
-    await s.run({ x: { data: X, dims: [rows, cols] } });
-    if (i > 0) best = Math.min(best, performance.now() - t0);
+    await s.run({});
+    if (i >= WARMUP_RUNS) best = Math.min(best, performance.now() - t0);
   }
   await s.release();
-  return bytes / (best / 1000);
+  return size / (best / 1000);
 }
 
 /** Matmul FLOPs of one token through the decoder stack (weights only) and of one head row. */
@@ -142,13 +162,14 @@ function perTokenFlops(c: LlamaConfig) {
 export async function enginePerf(o: PerfOptions) {
   const log = o.log ?? (() => {});
   const c = o.config;
-  log("measuring the fp32 MatMul rate (512×2048×2048)…");
-  const mm = await matmulGflops();
-  const bw = await readBandwidth();
+  const threads = resolveThreads(o.threads);
+  log(`measuring the fp32 MatMul rate (512×2048×2048, ${threads} threads, warm)…`);
+  const mm = await matmulGflops({ threads, device: o.device });
+  const bw = await readBandwidth({ threads, device: o.device });
   log(`building random weights with ${c.numLayers} layers, hidden ${c.hiddenSize}…`);
   const weights = fastWeights(c);
   const weightsBytes = [...weights.values()].reduce((n, w) => n + w.byteLength, 0);
-  const model = new LlamaModel(c, weights as Map<string, FArr>);
+  const model = new LlamaModel(c, weights as Map<string, FArr>, { threads, device: o.device });
   const T = o.seqLen;
   const ids = Array.from({ length: T }, (_, t) => 1 + ((t * 7919) % (c.vocabSize - 1)));
   const { body, head } = perTokenFlops(c);
@@ -170,6 +191,8 @@ export async function enginePerf(o: PerfOptions) {
     log(`  step ${i + 1}/${o.trainSteps}`);
   }
   const trainS = (performance.now() - t0) / 1000 / o.trainSteps;
+  const trainFed = await model.weightBytesFed("loss");
+  await model.release("loss");
   // Frozen weights need activation gradients but no weight gradients: forward + one backward product.
   const trainFlops = 2 * (body * T + head * (T - 1) + attnFwd);
   const trainGflops = trainFlops / trainS / 1e9;
@@ -206,10 +229,12 @@ export async function enginePerf(o: PerfOptions) {
   };
   const decode1 = await decodeRate(1);
   const decodeB = o.decodeBatch > 1 ? await decodeRate(o.decodeBatch) : decode1;
+  const decodeFed = await model.weightBytesFed("decode");
   await model.release();
   const streamBound = bw / weightsBytes; // tokens/s if each step only streamed the weights once
   const peakRss = process.resourceUsage().maxRSS * 1024;
   return {
+    threads,
     matmul_gflops: round(mm),
     read_bandwidth_gb_per_s: round(bw / 1e9),
     weights_bytes: weightsBytes,
@@ -223,6 +248,7 @@ export async function enginePerf(o: PerfOptions) {
       model_gflop_per_step: round(trainFlops / 1e9),
       gflops: round(trainGflops),
       mfu: round(trainGflops / mm, 3),
+      weight_bytes_fed_per_run: trainFed,
       flops_note:
         "2×(weight matmuls + head + attention matmuls): forward plus the activation-gradient backward; frozen weights get no weight-gradient product",
     },
@@ -233,6 +259,7 @@ export async function enginePerf(o: PerfOptions) {
       batched: { batch: o.decodeBatch, tokens_per_s: round(decodeB) },
       weight_stream_bound_tokens_per_s: round(streamBound),
       bandwidth_fraction: round(decode1 / streamBound, 3),
+      weight_bytes_fed_per_run: decodeFed,
     },
     machine: {
       cpu: os.cpus()[0]?.model ?? "unknown",

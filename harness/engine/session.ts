@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import os from "node:os";
 import { dirname, join } from "node:path";
 import ort from "onnxruntime-node";
 import { UserError } from "../errors.ts";
@@ -15,7 +16,7 @@ export type Device = (typeof DEVICES)[number];
 
 export interface SessionOptions {
   device?: Device;
-  /** Intra-op threads for the CPU provider (0 = ORT's default: one per physical core). */
+  /** Intra-op threads (0 or absent: resolveThreads(), i.e. $LORA_BENCH_THREADS or every core). */
   threads?: number;
   /** Write onnxruntime's profile (one event per node run, with its provider) to files with this prefix. */
   profilePrefix?: string;
@@ -29,6 +30,24 @@ export interface Transfer {
 
 /** Where an output lands: host memory, or (WebGPU) a device buffer that can only be fed back in. */
 export type OutputLocation = "cpu" | "gpu-buffer";
+
+export const THREADS_ENV = "LORA_BENCH_THREADS";
+
+/**
+ * The intra-op thread count: an explicit positive count (a --threads flag, a profile setting), else
+ * $LORA_BENCH_THREADS, else os.availableParallelism(). onnxruntime's own default is one thread per
+ * physical core, which is one on a 2-vCPU machine and leaves half of it idle.
+ */
+export function resolveThreads(explicit?: number): number {
+  if (explicit !== undefined && explicit > 0) return explicit;
+  const env = process.env[THREADS_ENV];
+  if (env !== undefined && env !== "") {
+    if (!/^[1-9]\d{0,3}$/.test(env))
+      throw new UserError(`${THREADS_ENV}: "${env}" is not a thread count (1-9999)`);
+    return Number(env);
+  }
+  return os.availableParallelism();
+}
 
 export type Feed = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 
@@ -72,6 +91,8 @@ export class Session {
   private constructor(
     readonly inner: ort.InferenceSession,
     readonly device: Device,
+    /** Intra-op threads this session runs with. */
+    readonly threads: number,
   ) {}
 
   /** Bytes per feed name of the latest run(), so callers can prove what crossed into the session. */
@@ -89,6 +110,7 @@ export class Session {
     assertDevice(device);
     if (device === "webgpu" && opts.float64)
       throw new UserError("--device webgpu: WebGPU has no float64; fp64 check graphs run on the cpu device");
+    const threads = resolveThreads(opts.threads);
     const inner = await ort.InferenceSession.create(model, {
       externalData: opts.externalData,
       // MLAS would prepack constant Gemm/MatMul weights into packed copies: at TinyLlama's shapes that
@@ -103,13 +125,13 @@ export class Session {
       // Extended fusions (QuickGelu for x·σ(x), …) have float32-only CPU kernels: fp64 check graphs keep
       // the basic level, which still folds constants and removes redundant nodes.
       graphOptimizationLevel: opts.float64 ? "basic" : "all",
-      intraOpNumThreads: opts.threads ?? 0,
+      intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionMode: "sequential",
     }).catch((e: unknown) => {
       throw device === "webgpu" ? explainWebgpuError(e) : e;
     });
-    return new Session(inner, device);
+    return new Session(inner, device, threads);
   }
 
   /** Bytes that crossed between host and device in the latest run(), per tensor (non-CPU devices only). */
