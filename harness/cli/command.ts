@@ -3,6 +3,7 @@
  * optional positional synopsis and a `run`. `defineCommand` adds `--help`/`-h`, required-flag checks
  * and the usage text, so no command hand-writes its own.
  */
+import { setThreads } from "../engine/session.ts";
 import { UserError } from "../errors.ts";
 import { parseFlags } from "./flags.ts";
 
@@ -46,6 +47,11 @@ export interface Command {
 // Flags several commands share; spread them into a command's `flags`.
 export const DEVICE_FLAG = {
   device: { type: "string", arg: "cpu|cuda|webgpu", help: "execution provider (default: cpu)" },
+  threads: {
+    type: "string",
+    arg: "N",
+    help: "onnxruntime intra-op threads (default: $LORA_BENCH_THREADS, else every core)",
+  },
 } as const satisfies Flags;
 export const JSON_FLAG = {
   json: { type: "boolean", help: "machine-readable JSON on stdout" },
@@ -89,6 +95,8 @@ export function defineCommand<const F extends Flags>(def: CommandDef<F>): Comman
       for (const [name, f] of Object.entries(def.flags))
         if (f.required && (values[name] === undefined || values[name] === ""))
           throw new UserError(`${def.name}: missing required flag --${name} (try --help)`);
+      // --threads sets the process's thread count, so every session the command opens uses it.
+      if ("threads" in def.flags && typeof values.threads === "string") setThreads(values.threads);
       return def.run({ values: values as Values<F>, positionals });
     },
   };

@@ -34,19 +34,26 @@ export type OutputLocation = "cpu" | "gpu-buffer";
 export const THREADS_ENV = "LORA_BENCH_THREADS";
 
 /**
- * The intra-op thread count: an explicit positive count (a --threads flag, a profile setting), else
- * $LORA_BENCH_THREADS, else os.availableParallelism(). onnxruntime's own default is one thread per
- * physical core, which is one on a 2-vCPU machine and leaves half of it idle.
+ * The intra-op thread count: an explicit positive count (a profile setting), else $LORA_BENCH_THREADS
+ * (which the --threads flag sets), else os.availableParallelism(). onnxruntime's own default is one
+ * thread per physical core, which is one on a 2-vCPU machine and leaves half of it idle.
  */
 export function resolveThreads(explicit?: number): number {
   if (explicit !== undefined && explicit > 0) return explicit;
   const env = process.env[THREADS_ENV];
-  if (env !== undefined && env !== "") {
-    if (!/^[1-9]\d{0,3}$/.test(env))
-      throw new UserError(`${THREADS_ENV}: "${env}" is not a thread count (1-9999)`);
-    return Number(env);
-  }
+  if (env !== undefined && env !== "") return threadCount(env, THREADS_ENV);
   return os.availableParallelism();
+}
+
+/** The --threads flag: the thread count of every session this process opens from now on. */
+export function setThreads(value: string): void {
+  process.env[THREADS_ENV] = String(threadCount(value, "--threads"));
+}
+
+function threadCount(value: string, what: string): number {
+  if (!/^[1-9]\d{0,3}$/.test(value))
+    throw new UserError(`${what}: "${value}" is not a thread count (1-9999)`);
+  return Number(value);
 }
 
 export type Feed = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;

@@ -38,7 +38,17 @@ beforeAll(() => {
 
 describe("command-line contract", () => {
   it("logits prints {logits: number[][]} — one full-vocabulary row per position, equal to the library's", async () => {
-    const r = cli(["logits", "--model", modelDir, "--adapter", adapterDir, "--ids", "1,5,9"]);
+    const r = cli([
+      "logits",
+      "--model",
+      modelDir,
+      "--adapter",
+      adapterDir,
+      "--ids",
+      "1,5,9",
+      "--threads",
+      "1",
+    ]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
@@ -163,6 +173,11 @@ describe("command-line contract", () => {
     ],
     ["unknown flag", () => ["logits", "--model", modelDir, "--ids", "1", "--bogus"], /bogus/],
     ["unknown command", () => ["frobnicate"], /unknown command "frobnicate"/],
+    [
+      "a thread count that is not one",
+      () => ["logits", "--model", modelDir, "--ids", "1", "--threads", "0"],
+      /--threads: "0"/,
+    ],
     [
       "missing cuda provider",
       () => ["logits", "--model", modelDir, "--ids", "1", "--device", "cuda"],

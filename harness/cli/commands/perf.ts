@@ -1,7 +1,8 @@
 import { enginePerf, QUICK_SHAPES, TINYLLAMA_SHAPES } from "../../engine/perf.ts";
+import { parseDevice } from "../../engine/session.ts";
 import { writeFileAtomic } from "../../fsutil.ts";
 import { rougePerf } from "../../metrics/perf.ts";
-import { defineCommand } from "../command.ts";
+import { DEVICE_FLAG, defineCommand } from "../command.ts";
 
 export default defineCommand({
   name: "perf",
@@ -11,6 +12,7 @@ export default defineCommand({
   flags: {
     quick: { type: "boolean", help: "small shapes (4 layers, hidden 512): a smoke run" },
     out: { type: "string", arg: "FILE", help: "where to write the figures (default reports/perf.json)" },
+    ...DEVICE_FLAG,
   },
   async run({ values }) {
     const quick = values.quick ?? false;
@@ -22,12 +24,14 @@ export default defineCommand({
       trainSteps: quick ? 1 : 2,
       decodeSteps: quick ? 4 : 16,
       decodeBatch: quick ? 2 : 8,
+      device: parseDevice(values.device),
       log,
     });
     log("ROUGE scoring throughput…");
     const rouge = rougePerf({ pairs: quick ? 500 : 10_000 });
     const report = {
       generated_by: "lora-bench perf",
+      device: parseDevice(values.device),
       shapes: quick
         ? "quick (4 layers, hidden 512)"
         : "TinyLlama-1.1B (22 layers, hidden 2048, GQA 32/4, vocab 32000)",
