@@ -1,0 +1,126 @@
+/**
+ * The quantization setting of a run (`--quant`, a profile's or arm's `quantization`) and the 4-bit
+ * copy of a checkpoint it implies. Which layers are quantized follows bitsandbytes' QLoRA recipe:
+ * every decoder linear (q/k/v/o, gate/up/down); embeddings, norms and lm_head stay as they are.
+ */
+import { UserError } from "../../errors.ts";
+import type { LlamaConfig } from "../checkpoint.ts";
+import { LORA_TARGETS, modulePath, targetShape } from "../llama.ts";
+import { INT4_BLOCK_SIZES, type Int4Tensor, quantizeInt4 } from "./int4.ts";
+import { type Nf4Tensor, quantizeNf4 } from "./nf4.ts";
+
+export const QUANT_TYPES = ["nf4", "int4"] as const;
+export type QuantType = (typeof QUANT_TYPES)[number];
+
+export interface QuantSpec {
+  type: QuantType;
+  /** Values per block along a weight row (the in-features axis). */
+  blockSize: number;
+  /** NF4 only: quantize the absmax values again (8-bit, blocks of 256), as QLoRA's double quantization. */
+  doubleQuant: boolean;
+  /** int4 only: asymmetric blocks with packed zero points instead of the fixed zero point 8. */
+  zeroPoints?: boolean;
+}
+
+/** bitsandbytes' and QLoRA's NF4 block (64); onnxruntime's usual int4 block (32). */
+export const DEFAULT_BLOCK: Record<QuantType, number> = { nf4: 64, int4: 32 };
+
+/** Fill in defaults and check what can be checked without a model. `where` names the flag or key. */
+export function resolveQuant(
+  q: { type: string; blockSize?: number; doubleQuant?: boolean; zeroPoints?: boolean },
+  where: string,
+): QuantSpec {
+  if (!(QUANT_TYPES as readonly string[]).includes(q.type))
+    throw new UserError(`unknown quantization type "${q.type}" (one of ${QUANT_TYPES.join(", ")})`, where);
+  const type = q.type as QuantType;
+  const blockSize = q.blockSize ?? DEFAULT_BLOCK[type];
+  if (type === "int4") {
+    if (!(INT4_BLOCK_SIZES as readonly number[]).includes(blockSize))
+      throw new UserError(
+        `int4 block size ${blockSize} is not one MatMulNBits is used with here (${INT4_BLOCK_SIZES.join(", ")})`,
+        where,
+      );
+    if (q.doubleQuant) throw new UserError("doubleQuant applies to nf4 only", where);
+  } else {
+    // MatMulBnb4 (NF4 decoding) needs a power of two ≥ 16.
+    if (!Number.isInteger(blockSize) || blockSize < 16 || (blockSize & (blockSize - 1)) !== 0)
+      throw new UserError(`nf4 block size ${blockSize} must be a power of two ≥ 16`, where);
+    if (q.zeroPoints) throw new UserError("zeroPoints applies to int4 only", where);
+  }
+  return {
+    type,
+    blockSize,
+    doubleQuant: q.doubleQuant ?? false,
+    ...(type === "int4" ? { zeroPoints: q.zeroPoints ?? false } : {}),
+  };
+}
+
+/** `--quant nf4|int4`: the type with its default block, or undefined when the flag is absent. */
+export function parseQuantFlag(value: string | undefined): QuantSpec | undefined {
+  if (value === undefined) return undefined;
+  return resolveQuant({ type: value }, "--quant");
+}
+
+/** The checkpoint names of the quantized weights of a model (every decoder linear), with [out, in]. */
+export function quantizedLinears(c: LlamaConfig): { name: string; out: number; in: number }[] {
+  const out: { name: string; out: number; in: number }[] = [];
+  for (let i = 0; i < c.numLayers; i++)
+    for (const t of LORA_TARGETS) {
+      const s = targetShape(c, t);
+      out.push({ name: `model.layers.${i}.${modulePath(t)}.weight`, out: s.outF, in: s.inF });
+    }
+  return out;
+}
+
+/** Refuse a setting the model cannot take: a block that does not divide every quantized row. */
+export function checkQuantFits(q: QuantSpec, c: LlamaConfig, where: string): void {
+  for (const l of quantizedLinears(c)) {
+    if (l.in % q.blockSize !== 0)
+      throw new UserError(
+        `${q.type} block size ${q.blockSize} does not divide a row of ${l.name} (${l.in} in-features)`,
+        where,
+      );
+  }
+}
+
+export type QuantTensor = { type: "nf4"; t: Nf4Tensor } | { type: "int4"; t: Int4Tensor };
+
+/**
+ * Quantize every decoder linear of a checkpoint. `release(name)` is called once a weight is
+ * quantized, so a caller streaming a large model can drop its float copy right away.
+ */
+export function quantizeModel(
+  q: QuantSpec,
+  c: LlamaConfig,
+  weights: ReadonlyMap<string, Float32Array | Float64Array>,
+  release?: (name: string) => void,
+): Map<string, QuantTensor> {
+  checkQuantFits(q, c, "quantization");
+  const out = new Map<string, QuantTensor>();
+  for (const l of quantizedLinears(c)) {
+    const w = weights.get(l.name);
+    if (!w) throw new Error(`quant: the checkpoint lacks ${l.name}`);
+    out.set(
+      l.name,
+      q.type === "nf4"
+        ? {
+            type: "nf4",
+            t: quantizeNf4(w, l.out, l.in, { blockSize: q.blockSize, doubleQuant: q.doubleQuant }),
+          }
+        : {
+            type: "int4",
+            t: quantizeInt4(w, l.out, l.in, { blockSize: q.blockSize, zeroPoints: q.zeroPoints }),
+          },
+    );
+    release?.(l.name);
+  }
+  return out;
+}
+
+/** A short stable label for reports and cache keys: "nf4-b64", "nf4-b64-dq", "int4-b32-zp". */
+export function quantLabel(q: QuantSpec | undefined): string {
+  if (!q) return "none";
+  return [q.type, `b${q.blockSize}`, ...(q.doubleQuant ? ["dq"] : []), ...(q.zeroPoints ? ["zp"] : [])].join(
+    "-",
+  );
+}
