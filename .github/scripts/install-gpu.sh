@@ -5,11 +5,27 @@
 # The repository's .npmrc sets ignore-scripts=true (everyone else's install stays offline-safe), so
 # `npm ci` leaves the provider out: onnxruntime-node's own install script is run explicitly. Its download (~400 MB from
 # NuGet) is kept in the runner's tool cache, per onnxruntime-node version, for the next jobs.
+#
+# Node and npm are pinned: this install depends on how npm treats install scripts (later npm releases
+# plan to turn them off by default and change the allow-list), so a runner never picks up a new npm
+# behind our back. The workflow's setup-node installs NODE_VERSION; npm is set to NPM_VERSION once per
+# runner (it lives in the tool cache's Node).
 set -euo pipefail
+
+NODE_VERSION=20.20.2
+NPM_VERSION=11.19.1
 
 if [ "${ONNXRUNTIME_NODE_INSTALL:-}" != "cuda12" ]; then
   echo "::error::install-gpu.sh: set ONNXRUNTIME_NODE_INSTALL=cuda12 for this step (got '${ONNXRUNTIME_NODE_INSTALL:-}')"
   exit 2
+fi
+
+if [ "$(node --version)" != "v$NODE_VERSION" ]; then
+  echo "::error::install-gpu.sh: Node $(node --version), expected v$NODE_VERSION (setup-node's node-version)"
+  exit 1
+fi
+if [ "$(npm --version)" != "$NPM_VERSION" ]; then
+  npm install --global --no-audit --no-fund "npm@$NPM_VERSION"
 fi
 
 npm ci --no-audit --no-fund
@@ -41,10 +57,14 @@ if [ ! -f "$bin/libonnxruntime_providers_cuda.so" ]; then
   exit 1
 fi
 # The provider links against CUDA 12 and cuDNN 9 from the system: name what is missing here rather
-# than let the first session fail hours into the queue.
+# than let the first session fail hours into the queue. ldd sees only what the provider links at load
+# time; cuDNN and parts of cuBLAS load lazily, at the first kernel that needs them, hence the probe below.
 missing=$(ldd "$bin/libonnxruntime_providers_cuda.so" | awk '/not found/ {print $1}' | sort -u | tr '\n' ' ')
 if [ -n "$missing" ]; then
   echo "::error::the CUDA provider cannot load: ${missing}not found (install CUDA 12 and cuDNN 9, see docs/gpu-runner.md)"
   exit 1
 fi
 node -e "require('onnxruntime-node'); console.log('onnxruntime-node binding loads; CUDA provider present')"
+# A real session on CUDAExecutionProvider (MatMul → Softmax → ReduceSum): every node must run on the GPU
+# and agree with the CPU provider; see docs/gpu-runner.md for what a failure means.
+npx tsx .github/scripts/probe-device.ts cuda

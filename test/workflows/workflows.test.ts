@@ -229,6 +229,29 @@ describe("nightly-bench.yml", () => {
     expect(r.stdout).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12/);
   });
 
+  it("the install pins Node (setup-node installs exactly the script's version) and npm, and proves CUDA with a real session", () => {
+    const sh = readFileSync(join(ROOT, INSTALL_SCRIPT), "utf8");
+    const node = sh.match(/^NODE_VERSION=(\d+\.\d+\.\d+)$/m)?.[1];
+    expect(node).toBeDefined();
+    expect(sh).toMatch(/^NPM_VERSION=\d+\.\d+\.\d+$/m);
+    expect(sh).toMatch(/npm install --global [^\n]*"npm@\$NPM_VERSION"/);
+    for (const [id, job] of Object.entries(wf.jobs)) {
+      if (!job.steps.some((s) => s.run?.includes(INSTALL_SCRIPT))) continue;
+      const setup = job.steps.find((s) => s.uses?.startsWith("actions/setup-node@"));
+      expect(String(setup?.with?.["node-version"]), id).toBe(node);
+    }
+    // The probe runs after the install, on the CUDA provider, and fails the step when it fails.
+    const probe = sh.indexOf("npx tsx .github/scripts/probe-device.ts cuda");
+    expect(probe).toBeGreaterThan(sh.indexOf('node "$ort/script/install"'));
+    expect(existsSync(join(ROOT, ".github/scripts/probe-device.ts"))).toBe(true);
+    const cpu = spawnSync("npx", ["tsx", ".github/scripts/probe-device.ts", "cpu"], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
+    expect(cpu.status, cpu.stdout + cpu.stderr).toBe(0);
+    expect(cpu.stdout).toMatch(/CPUExecutionProvider ran MatMul → Softmax → ReduceSum/);
+  });
+
   it("plan → arm matrix → merge, artifacts uploaded before the regression gate, PR from a GitHub-hosted job", () => {
     const { plan, arm, merge, propose } = wf.jobs;
     expect(plan.outputs?.arms).toBe(expr("steps.plan.outputs.arms"));
