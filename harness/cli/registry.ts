@@ -36,6 +36,10 @@ export const commands: Record<string, Entry> = {
     brief: "engine throughput benchmark → reports/perf.json",
     load: () => import("./commands/perf.ts"),
   },
+  "gpu-check": {
+    brief: "first run on a GPU: adapter, placement, numerics against the CPU",
+    load: () => import("./commands/gpu-check.ts"),
+  },
 };
 
 export const COMMAND_NAMES = Object.keys(commands);

@@ -60,3 +60,23 @@ describe("the WebGPU device", () => {
     expect(r.stdout).toBe("");
   });
 });
+
+describe("lora-bench gpu-check", () => {
+  it("passes every check on this adapter and prints one line per check", () => {
+    const r = cli(["gpu-check", "--device", "webgpu", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.device).toBe("webgpu");
+    expect(report.checks.map((c: { name: string }) => c.name)).toEqual(
+      expect.arrayContaining(["logits", "loss", "lora_gradients", "greedy_tokens", "placement_decode"]),
+    );
+    expect(report.checks.every((c: { pass: boolean }) => c.pass)).toBe(true);
+    expect(report.decode_step_bytes.down).toBe(3 * 2048 * 4);
+  });
+
+  it("refuses the cpu device with one line", () => {
+    const r = cli(["gpu-check", "--device", "cpu"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/gpu-check compares a GPU device/)]);
+  });
+});
