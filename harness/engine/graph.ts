@@ -5,13 +5,18 @@
  * vector-Jacobian rule on the tape right beside it. `gradients(loss, wrt)` walks the tape backwards
  * and emits the gradient nodes into the same graph, so one session computes loss and gradients.
  * Gradients are built only along paths from tensors marked trainable: a frozen weight never gets a
- * weight-gradient product.
+ * weight-gradient product. An op without a rule refuses an input that needs a gradient, so a gradient
+ * can never be lost silently.
+ *
+ * For activation recomputation the tape can be paused (`noGrad`), a tensor can start a fresh gradient
+ * path (`leaf`), and `vjp` walks one segment of the tape seeded with any output gradients.
  */
 import {
   type AttrValue,
   attribute,
   type Dim,
   type DType,
+  elemType,
   encodeModel,
   externalTensorProto,
   tensorProto,
@@ -48,6 +53,7 @@ export class Graph {
   private dimOrigin = new Map<string, { input: T; axis: number }>();
   private dimCache = new Map<string, T>();
   private constCache = new Map<string, T>();
+  private recording = true;
 
   /** `float` is the element type of every floating tensor: float32 for real runs, float64 for checks. */
   constructor(readonly float: "float32" | "float64" = "float32") {}
@@ -120,7 +126,7 @@ export class Graph {
 
   /** Record a differentiable op. Outputs need a gradient iff some input does. */
   private record(inputs: T[], outputs: T[], vjp: TapeEntry["vjp"]): void {
-    if (!inputs.some((t) => this.requires.has(t.id))) return;
+    if (!this.recording || !inputs.some((t) => this.requires.has(t.id))) return;
     for (const o of outputs) this.requires.add(o.id);
     this.tape.push({ inputs, outputs, vjp });
   }
@@ -198,25 +204,71 @@ export class Graph {
   /** Emit d loss / d x for each x in wrt (loss must be a scalar). */
   gradients(loss: T, wrt: T[]): T[] {
     if (loss.shape.length !== 0) throw new Error("graph: gradients() needs a scalar loss");
-    const grads = new Map<number, T>([[loss.id, this.scalar(1)]]);
-    for (let k = this.tape.length - 1; k >= 0; k--) {
-      const e = this.tape[k];
-      const dys = e.outputs.map((o) => grads.get(o.id));
-      if (dys.every((d) => d === undefined)) continue;
-      const need = e.inputs.map((t) => this.requires.has(t.id));
-      const dxs = e.vjp(dys, need);
-      e.inputs.forEach((x, i) => {
-        const dx = dxs[i];
-        if (!need[i] || !dx) return;
-        const prev = grads.get(x.id);
-        grads.set(x.id, prev ? this.node1("Add", [prev, dx], x.dtype, x.shape) : dx);
-      });
-    }
-    return wrt.map((w) => {
-      const g = grads.get(w.id);
+    const grads = this.vjp([[loss, this.scalar(1)]], wrt);
+    return wrt.map((w, i) => {
+      const g = grads[i];
       if (!g) throw new Error(`graph: ${w.name} does not influence the loss`);
       return g;
     });
+  }
+
+  /**
+   * Vector-Jacobian product over the tape entries recorded since `from` (a `tapeMark()`), seeded with
+   * [output, its gradient] pairs. Returns the gradient of each `wrt` tensor, undefined where the
+   * segment does not reach it. The emitted gradient nodes are not themselves recorded.
+   */
+  vjp(seeds: [T, T][], wrt: T[], from = 0): (T | undefined)[] {
+    const grads = new Map<number, T>(seeds.map(([y, dy]) => [y.id, dy]));
+    this.noGrad(() => {
+      for (let k = this.tape.length - 1; k >= from; k--) {
+        const e = this.tape[k];
+        const dys = e.outputs.map((o) => grads.get(o.id));
+        if (dys.every((d) => d === undefined)) continue;
+        const need = e.inputs.map((t) => this.requires.has(t.id));
+        const dxs = e.vjp(dys, need);
+        e.inputs.forEach((x, i) => {
+          const dx = dxs[i];
+          if (!need[i] || !dx) return;
+          const prev = grads.get(x.id);
+          grads.set(x.id, prev ? this.node1("Add", [prev, dx], x.dtype, x.shape) : dx);
+        });
+      }
+    });
+    return wrt.map((w) => grads.get(w.id));
+  }
+
+  /** Where the next recorded op will sit on the tape (the start of a segment for `vjp`). */
+  tapeMark(): number {
+    return this.tape.length;
+  }
+
+  /** Build with the tape paused: nothing inside gets a gradient rule. */
+  noGrad<R>(build: () => R): R {
+    const was = this.recording;
+    this.recording = false;
+    try {
+      return build();
+    } finally {
+      this.recording = was;
+    }
+  }
+
+  /** The same value as `x` under a new identity that needs a gradient: the start of a segment. */
+  leaf(x: T): T {
+    const t = { ...x, id: this.nextId++ };
+    this.requires.add(t.id);
+    return t;
+  }
+
+  /**
+   * An exact float zero [1] computed from `x`'s run-time row count. Adding it to a tensor makes a copy
+   * that cannot exist before `x` does and that the runtime cannot merge with the original (the two
+   * differ by a node), without touching x's values (so no NaN can leak in).
+   */
+  zeroAfter(x: T): T {
+    const rows = this.node1("Shape", [x], "int64", [1], { start: 0, end: 1 });
+    const f = this.node1("Cast", [rows], this.float, [1], { to: elemType(this.float) });
+    return this.node1("Mul", [f, this.scalar(0)], this.float, [1]);
   }
 
   /** Sum a broadcast gradient back down to the shape of the operand it came from. */
@@ -463,38 +515,45 @@ export class Graph {
     return y;
   }
 
-  /** Static slice along one axis. */
+  /** Static slice along one axis. VJP: the gradient padded back with zeros (needs a static axis). */
   slice(x: T, axis: number, start: number, end: number): T {
     const ax = axis < 0 ? axis + x.shape.length : axis;
     const shape = x.shape.map((d, i) => (i === ax ? end - start : d));
-    return this.node1("Slice", [x, this.ints([start]), this.ints([end]), this.ints([ax])], x.dtype, shape);
+    const y = this.node1("Slice", [x, this.ints([start]), this.ints([end]), this.ints([ax])], x.dtype, shape);
+    this.record([x], [y], ([dy]) => {
+      if (!dy) return [];
+      const size = x.shape[ax];
+      if (typeof size !== "number") throw new Error("graph: slice gradient needs a static axis");
+      const pads = new Array(2 * x.shape.length).fill(0);
+      pads[ax] = start;
+      pads[x.shape.length + ax] = size - end;
+      return [this.node1("Pad", [dy, this.ints(pads)], dy.dtype, x.shape)];
+    });
+    return y;
   }
 
-  /** rotate_half(x) = cat(-x[..., d/2:], x[..., :d/2]) (HF's RoPE convention). Its VJP is -rotate_half. */
+  /** rotate_half(x) = cat(-x[..., d/2:], x[..., :d/2]) (HF's RoPE convention), from primitives. */
   rotateHalf(x: T): T {
     const d = x.shape[x.shape.length - 1] as number;
-    const build = (v: T) => {
-      const lo = this.slice(v, -1, 0, d / 2);
-      const hi = this.slice(v, -1, d / 2, d);
-      return this.node1("Concat", [this.node1("Neg", [hi], v.dtype, hi.shape), lo], v.dtype, v.shape, {
-        axis: -1,
-      });
-    };
-    const y = build(x);
-    this.record([x], [y], ([dy]) => [dy && this.node1("Neg", [build(dy)], dy.dtype, dy.shape)]);
-    return y;
+    return this.concat([this.neg(this.slice(x, -1, d / 2, d)), this.slice(x, -1, 0, d / 2)], -1);
   }
 
   // ── indexing ──────────────────────────────────────────────────────────────────────────────────
 
-  /** Rows of a table: table [V, H], ids (int64) [...] → [..., H]. Gradient scatters-adds into the table. */
+  /**
+   * Rows of a table: table [V, H], ids (int64) of any shape → [...ids, H]. Serves the embedding and
+   * the loss's labelled positions. VJP: the gradient scatter-added into a zero table.
+   */
   gather(table: T, ids: T): T {
     const y = this.node1("Gather", [table, ids], table.dtype, [...ids.shape, table.shape[1]], { axis: 0 });
     this.record([table, ids], [y], ([dy], need) => {
       if (!dy || !need[0]) return [];
-      const zeros = this.zerosLike(table);
       const idx = this.node1("Unsqueeze", [ids, this.ints([-1])], "int64", [...ids.shape, 1]);
-      return [this.node1("ScatterND", [zeros, idx, dy], table.dtype, table.shape, { reduction: "add" })];
+      return [
+        this.node1("ScatterND", [this.zerosLike(table), idx, dy], table.dtype, table.shape, {
+          reduction: "add",
+        }),
+      ];
     });
     return y;
   }
@@ -551,19 +610,10 @@ export class Graph {
     return loss;
   }
 
-  /** Rows of x at the given positions: x [N, H], idx (int64) [M] → [M, H]. */
-  gatherRows(x: T, idx: T): T {
-    const y = this.node1("Gather", [x, idx], x.dtype, [idx.shape[0], x.shape[1]], { axis: 0 });
-    this.record([x, idx], [y], ([dy], need) => {
-      if (!dy || !need[0]) return [];
-      const i2 = this.node1("Unsqueeze", [idx, this.ints([-1])], "int64", [idx.shape[0], 1]);
-      return [this.node1("ScatterND", [this.zerosLike(x), i2, dy], x.dtype, x.shape, { reduction: "add" })];
-    });
-    return y;
-  }
-
-  /** Escape hatch for ops with no gradient (Cast, Shape, comparisons …). */
+  /** Escape hatch for ops with no gradient rule (Cast, Shape, comparisons …): refuses an input that needs one. */
   raw(op: string, inputs: (T | null)[], dtype: DType, shape: Dim[], attrs?: Record<string, AttrValue>): T {
+    const needy = this.recording ? inputs.find((t) => t && this.requires.has(t.id)) : undefined;
+    if (needy) throw new Error(`graph: raw ${op} has no gradient rule but ${needy.name} needs a gradient`);
     return this.node1(op, inputs, dtype, shape, attrs);
   }
 }

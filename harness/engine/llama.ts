@@ -182,7 +182,7 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
     const pos = g.input("loss_pos", ["M"], { dtype: "int64" });
     const labels = g.input("loss_labels", ["M"], { dtype: "int64" });
     const weightsM = g.input("loss_weights", ["M"]);
-    const loss = g.crossEntropy(logitsOf(g.gatherRows(h, pos)), labels, weightsM);
+    const loss = g.crossEntropy(logitsOf(g.gather(h, pos)), labels, weightsM);
     g.output(loss, "loss");
     if (trainable.length) {
       const grads = g.gradients(loss, trainable);
