@@ -213,14 +213,14 @@ export class Graph {
   }
 
   /**
-   * Vector-Jacobian product over the tape entries recorded since `from` (a `tapeMark()`), seeded with
+   * Vector-Jacobian product over the tape entries [from, to) (`tapeMark()`s), seeded with
    * [output, its gradient] pairs. Returns the gradient of each `wrt` tensor, undefined where the
    * segment does not reach it. The emitted gradient nodes are not themselves recorded.
    */
-  vjp(seeds: [T, T][], wrt: T[], from = 0): (T | undefined)[] {
+  vjp(seeds: [T, T][], wrt: T[], from = 0, to = this.tape.length): (T | undefined)[] {
     const grads = new Map<number, T>(seeds.map(([y, dy]) => [y.id, dy]));
     this.noGrad(() => {
-      for (let k = this.tape.length - 1; k >= from; k--) {
+      for (let k = to - 1; k >= from; k--) {
         const e = this.tape[k];
         const dys = e.outputs.map((o) => grads.get(o.id));
         if (dys.every((d) => d === undefined)) continue;

@@ -8,6 +8,12 @@
  *   - "loss":   cross-entropy over labelled positions (+ gradients of the trainable tensors),
  *   - "logits": logits at every position (for checks and the `logits` command),
  *   - "decode": KV-cached step (prefill when past length is 0), logits of the last position only.
+ *
+ * With `checkpoint`, the loss graph keeps only each layer's input: the forward runs untaped, and the
+ * backward rebuilds layer i on its input plus an exact run-time zero drawn from the incoming
+ * gradient, so the rebuilt layer runs only once that gradient exists (and is not merged with the
+ * forward copy); its VJP, seeded with that gradient, gives the layer's input gradient and LoRA
+ * gradients. One layer's activations are alive at a time.
  */
 import { LORA_MODULES, peftKey } from "./adapter-io.ts";
 import type { LlamaConfig } from "./checkpoint.ts";
@@ -30,6 +36,8 @@ export interface GraphSpec {
   lora?: LoraGraphSpec;
   /** What gets gradients in a loss graph: the LoRA tensors, every weight, or nothing. */
   trainable?: "lora" | "all" | "none";
+  /** Loss graph only: recompute each layer in the backward pass instead of keeping its activations. */
+  checkpoint?: boolean;
 }
 
 /** Module path of a target inside a layer: self_attn.q_proj, mlp.gate_proj … */
@@ -83,23 +91,27 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
   const S: Dim = "S"; // new tokens per row
   const N: Dim = "B*S";
 
-  const weights = new Map<string, T>();
+  // Every weight and LoRA tensor is one input, however many times a layer is built.
+  const params = new Map<string, T>();
   const trainable: T[] = [];
   const frozen: string[] = [];
-  const w = (name: string, shape: number[]): T => {
-    let t = weights.get(name);
+  const param = (name: string, shape: Dim[], train: boolean, external = false): T => {
+    let t = params.get(name);
     if (!t) {
-      if (trainMode === "all") {
-        t = g.input(name, shape, { trainable: true });
-        trainable.push(t);
-      } else {
-        t = g.external(name, shape);
+      if (external) {
+        t = g.external(name, shape as number[]);
         frozen.push(name);
+      } else {
+        t = g.input(name, shape, { trainable: train });
+        if (train) trainable.push(t);
       }
-      weights.set(name, t);
+      params.set(name, t);
     }
     return t;
   };
+  // Frozen weights are initializers (supplied as external data); trainable ones are inputs.
+  const w = (name: string, shape: number[]): T =>
+    trainMode === "all" ? param(name, shape, true) : param(name, shape, false, true);
 
   const ids = g.input("input_ids", ["B", S], { dtype: "int64" });
   // cos/sin of the rotary embedding per row and position, [B, S, hd] (computed in TypeScript).
@@ -121,20 +133,20 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
     const lora = spec.lora;
     if (!lora || !lora.targets.includes(target)) return y;
     const train = trainMode === "lora";
-    const A = g.input(loraKey(layer, target, "A"), [lora.r, inF], { trainable: train });
-    const B = g.input(loraKey(layer, target, "B"), [outF, lora.r], { trainable: train });
-    if (train) trainable.push(A, B);
-    const xd = lora.dropout ? g.mul(x, g.input(dropoutKey(layer, target), [N, inF])) : x;
+    const A = param(loraKey(layer, target, "A"), [lora.r, inF], train);
+    const B = param(loraKey(layer, target, "B"), [outF, lora.r], train);
+    const xd = lora.dropout ? g.mul(x, param(dropoutKey(layer, target), [N, inF], false)) : x;
     return g.add(y, g.mul(g.linear(g.linear(xd, A), B), g.scalar(lora.scaling)));
   };
 
   const rope = (x: T): T => g.add(g.mul(x, cos4), g.mul(g.rotateHalf(x), sin4));
 
   const flatIds = g.raw("Reshape", [ids, g.const([-1], "int64")], "int64", [N]);
-  let h = g.gather(w("model.embed_tokens.weight", [c.vocabSize, H]), flatIds); // [N, H]
+  const h0 = g.gather(w("model.embed_tokens.weight", [c.vocabSize, H]), flatIds); // [N, H]
+  const embedEnd = g.tapeMark();
   const presents: [T, T][] = [];
 
-  for (let i = 0; i < c.numLayers; i++) {
+  const layer = (i: number, h: T): T => {
     const p = `model.layers.${i}`;
     const x = rmsNorm(h, w(`${p}.input_layernorm.weight`, [H]));
     const heads = (t: T, n: number) => g.transpose(g.reshape(t, ["B", S, n, hd]), [0, 2, 1, 3]); // [B, n, S, hd]
@@ -159,12 +171,20 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
 
     const y = rmsNorm(h, w(`${p}.post_attention_layernorm.weight`, [H]));
     const act = g.mul(g.silu(lin(y, i, "gate_proj")), lin(y, i, "up_proj"));
-    h = g.add(h, lin(act, i, "down_proj"));
-  }
+    return g.add(h, lin(act, i, "down_proj"));
+  };
 
   const head = c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
   const logitsOf = (hidden: T) =>
     g.linear(rmsNorm(hidden, w("model.norm.weight", [H])), w(head, [c.vocabSize, H]));
+
+  const gradOut = (t: T, gr: T) => g.output(gr, `grad:${t.name}`);
+  if (spec.kind === "loss" && spec.checkpoint) {
+    checkpointedLoss();
+    return { bytes: g.toBytes(), trainable: trainable.map((t) => t.name), frozen };
+  }
+  let h = h0;
+  for (let i = 0; i < c.numLayers; i++) h = layer(i, h);
 
   if (spec.kind === "logits") {
     g.output(logitsOf(h), "logits");
@@ -179,17 +199,65 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
     });
   } else {
     // Logits only where a label is: prompts are long and unlabelled, the head is vocabulary-sized.
-    const pos = g.input("loss_pos", ["M"], { dtype: "int64" });
-    const labels = g.input("loss_labels", ["M"], { dtype: "int64" });
-    const weightsM = g.input("loss_weights", ["M"]);
-    const loss = g.crossEntropy(logitsOf(g.gather(h, pos)), labels, weightsM);
+    const loss = lossOf(h);
     g.output(loss, "loss");
     if (trainable.length) {
       const grads = g.gradients(loss, trainable);
       grads.forEach((gr, i) => {
-        g.output(gr, `grad:${trainable[i].name}`);
+        gradOut(trainable[i], gr);
       });
     }
   }
   return { bytes: g.toBytes(), trainable: trainable.map((t) => t.name), frozen };
+
+  function lossOf(hidden: T): T {
+    const pos = g.input("loss_pos", ["M"], { dtype: "int64" });
+    const labels = g.input("loss_labels", ["M"], { dtype: "int64" });
+    const weightsM = g.input("loss_weights", ["M"]);
+    return g.crossEntropy(logitsOf(g.gather(hidden, pos)), labels, weightsM);
+  }
+
+  /** The loss graph with per-layer recomputation (see the file comment). */
+  function checkpointedLoss(): void {
+    const hs = [h0];
+    const owned: T[][] = []; // the trainable tensors each layer introduces
+    g.noGrad(() => {
+      for (let i = 0; i < c.numLayers; i++) {
+        const before = trainable.length;
+        hs.push(layer(i, hs[i]));
+        owned.push(trainable.slice(before));
+      }
+    });
+    const grads = new Map<number, T>();
+    const add = (ts: T[], gs: (T | undefined)[]) =>
+      ts.forEach((t, k) => {
+        const gr = gs[k];
+        if (!gr) return;
+        const prev = grads.get(t.id);
+        grads.set(t.id, prev ? g.add(prev, gr) : gr);
+      });
+    let mark = g.tapeMark();
+    const top = g.leaf(hs[c.numLayers]);
+    const loss = lossOf(top);
+    g.output(loss, "loss");
+    let [dh, ...rest] = g.vjp([[loss, g.scalar(1)]], [top, ...trainable], mark);
+    add(trainable, rest);
+    for (let i = c.numLayers - 1; i >= 0; i--) {
+      mark = g.tapeMark();
+      const hi = g.leaf(g.add(hs[i], g.zeroAfter(dh!)));
+      [dh, ...rest] = g.vjp([[layer(i, hi), dh!]], [hi, ...trainable], mark);
+      add(trainable, rest);
+      // Emitting a layer's gradients as soon as they are final keeps the runtime's topological
+      // order close to this backward order, so the rebuilt layer's tensors die before the next.
+      for (const t of owned[i]) gradOut(t, grads.get(t.id)!);
+    }
+    add(trainable, g.vjp([[h0, dh!]], trainable, 0, embedEnd));
+    const done = new Set(owned.flat().map((t) => t.id));
+    for (const t of trainable) {
+      if (done.has(t.id)) continue;
+      const gr = grads.get(t.id);
+      if (!gr) throw new Error(`llama: ${t.name} does not influence the loss`);
+      gradOut(t, gr);
+    }
+  }
 }

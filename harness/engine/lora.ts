@@ -60,21 +60,28 @@ export function initLora(c: LlamaConfig, s: LoraSettings, seed: number | string)
 }
 
 /**
- * Inverted-dropout masks for one micro-batch: each entry is 0 with probability p, else 1/(1−p).
- * Drawn from a fast generator seeded by the named stream, because a TinyLlama step needs ~10⁸ draws.
+ * Inverted-dropout masks for one micro-batch, [rows·T, in] per key: each entry is 0 with probability p,
+ * else 1/(1−p). Row b's first lens[b] positions come from its own stream `rows[b]` (one per training
+ * example), so an example gets the same mask whichever micro-batch carries it and however it is
+ * padded; padded positions are 0 (they never reach a labelled position). Drawn from a fast generator
+ * seeded by the named stream, because a TinyLlama step needs ~10⁸ draws.
  */
 export function dropoutMasks(
   inputs: [string, number][],
-  rows: number,
+  rows: Rng[],
+  lens: number[],
+  T: number,
   p: number,
-  rng: Rng,
 ): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   const keep = 1 / (1 - p);
   for (const [key, inF] of inputs) {
-    const m = new Float32Array(rows * inF);
-    const next = sfc32(rng.child(key));
-    for (let i = 0; i < m.length; i++) m[i] = next() < p ? 0 : keep;
+    const m = new Float32Array(rows.length * T * inF);
+    rows.forEach((rng, b) => {
+      const next = sfc32(rng.child(key));
+      const end = (b * T + lens[b]) * inF;
+      for (let i = b * T * inF; i < end; i++) m[i] = next() < p ? 0 : keep;
+    });
     out.set(key, m);
   }
   return out;

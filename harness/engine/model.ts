@@ -254,11 +254,18 @@ export class LlamaModel {
    */
   async lossAndGrads(
     batch: LossBatch,
-    opts: { lora?: LoraTensors; trainable?: "lora" | "all" | "none"; masks?: Map<string, FArr> } = {},
+    opts: {
+      lora?: LoraTensors;
+      trainable?: "lora" | "all" | "none";
+      masks?: Map<string, FArr>;
+      /** Recompute each layer in the backward pass (same result, one layer's activations alive). */
+      checkpointing?: boolean;
+    } = {},
   ): Promise<{ loss: number; grads: Map<string, FArr>; tokens: number; padded: number }> {
     const trainable = opts.trainable ?? (opts.lora ? "lora" : "none");
     const spec = opts.lora ? { ...opts.lora.spec, dropout: Boolean(opts.masks) } : undefined;
-    const { session, graph } = await this.session({ kind: "loss", lora: spec, trainable });
+    const checkpoint = Boolean(opts.checkpointing) && trainable !== "none";
+    const { session, graph } = await this.session({ kind: "loss", lora: spec, trainable, checkpoint });
     const { feeds, T } = this.causalFeeds(batch.inputIds);
     const pos: bigint[] = [];
     const lab: bigint[] = [];

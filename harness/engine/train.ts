@@ -1,11 +1,15 @@
 /**
- * The training loop, shaped like Hugging Face's Trainer: shuffled micro-batches, gradient accumulation
+ * The training loop, shaped like Hugging Face's Trainer: shuffled batches, gradient accumulation
  * with the loss normalised by the label tokens of the whole accumulated batch, clipping by global
  * norm, torch's AdamW (decoupled weight decay) and a linear warm-up/decay schedule stepped after each
  * optimizer step. Works for a LoRA adapter or for every weight (full fine-tuning).
+ *
+ * Memory is bounded without changing the result: a batch runs as micro-batches of `microBatch` rows
+ * (dropout masks are drawn per example, the loss normalised over the whole batch), and
+ * `checkpointing` recomputes each layer in the backward pass instead of keeping its activations.
  */
 import { UserError } from "../errors.ts";
-import { rngStream } from "../rng.ts";
+import { type Rng, rngStream } from "../rng.ts";
 import { dropoutMasks } from "./lora.ts";
 import type { FArr, LlamaModel, LoraTensors } from "./model.ts";
 
@@ -28,8 +32,12 @@ export interface TrainOptions {
   betas?: [number, number];
   eps?: number;
   seed: number | string;
-  /** LoRA dropout probability (masks drawn per micro-batch from the seed's "dropout" stream). */
+  /** LoRA dropout probability (masks drawn per example and epoch from the seed's "dropout" stream). */
   dropout?: number;
+  /** Rows per forward/backward run (default: the whole batch). Does not change the result. */
+  microBatch?: number;
+  /** Recompute each decoder layer in the backward pass (gradient checkpointing). */
+  checkpointing?: boolean;
   onStep?: (s: StepInfo) => void;
 }
 
@@ -107,6 +115,60 @@ export interface TrainResult {
   seconds: number;
 }
 
+export interface StepOptions {
+  lora?: LoraTensors;
+  /** Rows per session run (default: all rows at once). */
+  microBatch?: number;
+  checkpointing?: boolean;
+  /** LoRA dropout: its probability and one stream per row (the row's example). */
+  dropout?: { p: number; streams: Rng[] };
+}
+
+/**
+ * Loss and gradients of `rows`, run `microBatch` rows at a time and summed into `grads` (float64).
+ * Every micro-batch normalises by `normaliser`, the label tokens of the whole accumulated batch, and
+ * each row's dropout mask comes from its own stream, so the sum does not depend on the split.
+ */
+export async function accumulateGradients(
+  model: LlamaModel,
+  rows: TrainExample[],
+  normaliser: number,
+  grads: Map<string, Float64Array>,
+  o: StepOptions = {},
+): Promise<{ loss: number; tokens: number }> {
+  const lora = o.lora;
+  const micro = o.microBatch ?? rows.length;
+  const dropInputs = lora && o.dropout ? model.dropoutInputs({ ...lora.spec, dropout: true }) : [];
+  let loss = 0;
+  let tokens = 0;
+  for (let r0 = 0; r0 < rows.length; r0 += micro) {
+    const part = rows.slice(r0, r0 + micro);
+    const lens = part.map((r) => r.inputIds.length);
+    const masks =
+      o.dropout && dropInputs.length
+        ? dropoutMasks(
+            dropInputs,
+            o.dropout.streams.slice(r0, r0 + micro),
+            lens,
+            Math.max(...lens),
+            o.dropout.p,
+          )
+        : undefined;
+    const out = await model.lossAndGrads(
+      { inputIds: part.map((r) => r.inputIds), labels: part.map((r) => r.labels), normaliser },
+      { lora, trainable: lora ? "lora" : "all", masks, checkpointing: o.checkpointing },
+    );
+    loss += out.loss;
+    tokens += lens.reduce((a, b) => a + b, 0);
+    for (const [name, g] of out.grads) {
+      const acc = grads.get(name);
+      if (acc) for (let i = 0; i < g.length; i++) acc[i] += g[i];
+      else grads.set(name, Float64Array.from(g));
+    }
+  }
+  return { loss, tokens };
+}
+
 /**
  * Train `lora` (or, without it, every weight of the model) on `data`. Parameters are updated in place,
  * so the model's sessions see them on their next run.
@@ -123,21 +185,19 @@ export async function train(
   const total = perEpoch * opts.epochs;
   const warmup = opts.warmupSteps ?? Math.ceil((opts.warmupRatio ?? 0) * total);
   const params: Map<string, FArr> = lora ? lora.tensors : model.weights;
-  const trainable = lora ? "lora" : "all";
   const state: AdamState = { m: new Map(), v: new Map(), t: 0 };
   const decayOf = (name: string) => (lora || !name.includes("norm") ? (opts.weightDecay ?? 0) : 0);
-  const dropout = opts.dropout ?? 0;
-  const dropoutInputs = lora && dropout > 0 ? model.dropoutInputs({ ...lora.spec, dropout: true }) : [];
+  const dropout = lora ? (opts.dropout ?? 0) : 0;
   const curve: TrainResult["curve"] = [];
   const t0 = performance.now();
   let tokensSeen = 0;
   let step = 0;
-  let micro = 0;
 
   for (let epoch = 0; epoch < opts.epochs; epoch++) {
     const order = rngStream(opts.seed, "data-order")
       .child(`epoch-${epoch}`)
       .shuffle(data.map((_, i) => i));
+    const masksOf = rngStream(opts.seed, "dropout").child(`epoch-${epoch}`);
     const batches: number[][] = [];
     for (let i = 0; i < order.length; i += opts.batchSize) batches.push(order.slice(i, i + opts.batchSize));
     for (let g0 = 0; g0 < batches.length; g0 += accum) {
@@ -146,32 +206,21 @@ export async function train(
       const grads = new Map<string, Float64Array>();
       let loss = 0;
       for (const b of group) {
-        const rows = b.map((i) => data[i]);
-        const T = Math.max(...rows.map((r) => r.inputIds.length));
-        const masks = dropoutInputs.length
-          ? dropoutMasks(
-              dropoutInputs,
-              rows.length * T,
-              dropout,
-              rngStream(opts.seed, "dropout").child(`micro-${micro}`),
-            )
-          : undefined;
-        micro += 1;
-        const out = await model.lossAndGrads(
+        const dropStreams = b.map((i) => masksOf.child(`example-${i}`));
+        const out = await accumulateGradients(
+          model,
+          b.map((i) => data[i]),
+          Math.max(1, labelTokens),
+          grads,
           {
-            inputIds: rows.map((r) => r.inputIds),
-            labels: rows.map((r) => r.labels),
-            normaliser: Math.max(1, labelTokens),
+            lora,
+            microBatch: opts.microBatch,
+            checkpointing: opts.checkpointing,
+            dropout: dropout > 0 ? { p: dropout, streams: dropStreams } : undefined,
           },
-          { lora, trainable, masks },
         );
         loss += out.loss;
-        tokensSeen += rows.reduce((n, r) => n + r.inputIds.length, 0);
-        for (const [name, g] of out.grads) {
-          const acc = grads.get(name);
-          if (acc) for (let i = 0; i < g.length; i++) acc[i] += g[i];
-          else grads.set(name, Float64Array.from(g));
-        }
+        tokensSeen += out.tokens;
       }
       if (!Number.isFinite(loss)) throw new TrainingDiverged(step + 1, `loss is ${loss}`);
       const gradNorm = Math.sqrt(

@@ -38,12 +38,13 @@ describe("gradients vs central finite differences (fp64)", () => {
       { r: 2, alpha: 4, dropout: 0.1, targetModules: ALL, useRslora: false },
       "grad-lora",
     );
-    const rows = batch.inputIds.length * 7;
+    const lens = batch.inputIds.map((r) => r.length);
     const masks = dropoutMasks(
       model.dropoutInputs({ ...lora.spec, dropout: true }),
-      rows,
+      lens.map((_, b) => rngStream(1, "dropout").child(`example-${b}`)),
+      lens,
+      7,
       0.25,
-      rngStream(1, "dropout"),
     );
     const f64Masks = new Map([...masks].map(([k, v]) => [k, Float64Array.from(v)] as const));
     const run = () => model.lossAndGrads(batch, { lora, masks: f64Masks });

@@ -49,9 +49,10 @@ describe("weights resident in the session", () => {
     const ids = [1, 5, 9, 13, 7, 3];
     const masks = dropoutMasks(
       model.dropoutInputs({ ...lora.spec, dropout: true }),
+      [rngStream(1, "dropout")],
+      [ids.length],
       ids.length,
       0.1,
-      rngStream(1, "dropout"),
     );
     const step = await model.lossAndGrads({ inputIds: [ids], labels: [ids] }, { lora, masks });
     expect(Number.isFinite(step.loss)).toBe(true);
