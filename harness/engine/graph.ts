@@ -190,13 +190,29 @@ export class Graph {
     return encodeModel(
       {
         name: "lora_bench",
-        node: this.nodes,
+        node: this.liveNodes(),
         input: this.inputInfos,
         output: this.outputInfos,
         initializer: this.inits,
       },
       OPSET,
     );
+  }
+
+  /**
+   * The nodes that some output depends on. A dead node is not harmless: the runtime still runs it
+   * and, ordering it last, keeps its inputs alive to the end (e.g. a rebuilt layer's own output).
+   */
+  private liveNodes(): object[] {
+    const needed = new Set(this.outputInfos.map((o) => (o as { name: string }).name));
+    const keep: object[] = [];
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const n = this.nodes[i] as { input: string[]; output: string[] };
+      if (!n.output.some((o) => needed.has(o))) continue;
+      for (const x of n.input) needed.add(x);
+      keep.push(n);
+    }
+    return keep.reverse();
   }
 
   // ── autodiff ──────────────────────────────────────────────────────────────────────────────────
@@ -261,14 +277,19 @@ export class Graph {
   }
 
   /**
-   * An exact float zero [1] computed from `x`'s run-time row count. Adding it to a tensor makes a copy
-   * that cannot exist before `x` does and that the runtime cannot merge with the original (the two
-   * differ by a node), without touching x's values (so no NaN can leak in).
+   * An exact float zero [1] that depends on the values of every tensor in `xs`. Adding it to a tensor
+   * makes a copy that the runtime can compute only after all of xs exist and cannot merge with the
+   * original. NaN-proof: it tests one element of each with IsNaN and multiplies the bool cast by 0.
    */
-  zeroAfter(x: T): T {
-    const rows = this.node1("Shape", [x], "int64", [1], { start: 0, end: 1 });
-    const f = this.node1("Cast", [rows], this.float, [1], { to: elemType(this.float) });
-    return this.node1("Mul", [f, this.scalar(0)], this.float, [1]);
+  zeroAfter(xs: T[]): T {
+    const zeros = xs.map((x) => {
+      const flat = this.node1("Reshape", [x, this.ints([-1])], x.dtype, ["n"]);
+      const first = this.node1("Slice", [flat, this.ints([0]), this.ints([1]), this.ints([0])], x.dtype, [1]);
+      const nan = this.node1("IsNaN", [first], "bool", [1]);
+      const f = this.node1("Cast", [nan], this.float, [1], { to: elemType(this.float) });
+      return this.node1("Mul", [f, this.scalar(0)], this.float, [1]);
+    });
+    return zeros.reduce((a, z) => this.node1("Add", [a, z], this.float, [1]));
   }
 
   /** Sum a broadcast gradient back down to the shape of the operand it came from. */

@@ -11,9 +11,9 @@
  *
  * With `checkpoint`, the loss graph keeps only each layer's input: the forward runs untaped, and the
  * backward rebuilds layer i on its input plus an exact run-time zero drawn from the incoming
- * gradient, so the rebuilt layer runs only once that gradient exists (and is not merged with the
- * forward copy); its VJP, seeded with that gradient, gives the layer's input gradient and LoRA
- * gradients. One layer's activations are alive at a time.
+ * gradient (and the gradients of the layer above), so the rebuilt layer runs only once those exist
+ * and is not merged with the forward copy; its VJP, seeded with that gradient, gives the layer's
+ * input gradient and LoRA gradients. One layer's activations are alive at a time.
  */
 import { LORA_MODULES, peftKey } from "./adapter-io.ts";
 import type { LlamaConfig } from "./checkpoint.ts";
@@ -244,7 +244,10 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
     add(trainable, rest);
     for (let i = c.numLayers - 1; i >= 0; i--) {
       mark = g.tapeMark();
-      const hi = g.leaf(g.add(hs[i], g.zeroAfter(dh!)));
+      // The rebuilt layer waits for the incoming gradient and for the previous segment's parameter
+      // gradients, so the runtime cannot postpone those products (and keep their inputs alive).
+      const after = [dh!, ...rest.filter((r): r is T => r !== undefined)];
+      const hi = g.leaf(g.add(hs[i], g.zeroAfter(after)));
       [dh, ...rest] = g.vjp([[layer(i, hi), dh!]], [hi, ...trainable], mark);
       add(trainable, rest);
       // Emitting a layer's gradients as soon as they are final keeps the runtime's topological
