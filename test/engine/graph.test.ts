@@ -318,6 +318,7 @@ describe("graph builder guards and segments", () => {
 const NOT_OPS = new Set([
   "constructor",
   "input",
+  "external",
   "output",
   "needsGrad",
   "const",
