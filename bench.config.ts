@@ -7,15 +7,15 @@
  * - tinyllama: the study itself — TinyLlama-1.1B-Chat on CNN/DailyMail 3.0.0 from the Hub; meant for
  *   a CUDA runner (see README), hours on CPU.
  */
-import { defineConfig } from "./harness/study/config.ts";
+import { type ArmConfig, defineConfig } from "./harness/study/config.ts";
 
 const STUDY_ARMS = [
-  { id: "base", kind: "base" as const },
-  { id: "lora-r8", kind: "lora" as const, r: 8 },
-  { id: "lora-r32", kind: "lora" as const, r: 32 },
+  { id: "base", kind: "base" },
+  { id: "lora-r8", kind: "lora", r: 8 },
+  { id: "lora-r32", kind: "lora", r: 32 },
   // Probe: is r=32's collapse capacity or scaling? Same rank, alpha/√r instead of alpha/r.
-  { id: "lora-r32-rslora", kind: "lora" as const, r: 32, useRslora: true },
-];
+  { id: "lora-r32-rslora", kind: "lora", r: 32, useRslora: true },
+] as const satisfies readonly ArmConfig[];
 
 // The same instruction, adapter targets and scoring for every profile: only scale differs.
 const INSTRUCTION = "Summarize the following news article in three or four sentences.";

@@ -17,7 +17,8 @@ import { terminalTables } from "./report/terminal.ts";
 import type { Report } from "./report/types.ts";
 import { stripVolatile } from "./report/volatile.ts";
 import { latestPath, readReport, writeReport } from "./report/write.ts";
-import { planStudy, type RunOptions, runClaims, runUnits, type StudyRun } from "./study/runner.ts";
+import { runClaims } from "./study/run-claims.ts";
+import { planStudy, type RunOptions, runUnits, type StudyRun } from "./study/runner.ts";
 
 export interface FinishOptions {
   t0: number;

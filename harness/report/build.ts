@@ -14,7 +14,7 @@ import { continuationBias } from "../metrics/continuation.ts";
 import { bootstrapMeanCI } from "../metrics/paired.ts";
 import { rngStream } from "../rng.ts";
 import type { UnitResult } from "../study/cache.ts";
-import type { ClaimRecord } from "../study/claims.ts";
+import type { ClaimRecord } from "../study/claim-kinds.ts";
 import type { StudyRun } from "../study/runner.ts";
 import type { Metric } from "../study/verdict.ts";
 import type { Arm, Claim, Report } from "./types.ts";

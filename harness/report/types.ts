@@ -305,10 +305,12 @@ export interface Claim {
 export interface StudyReference {
   text: string;
   /**
-   * Published numbers by arm id, e.g. {"base": 0.092}.
+   * Published numbers by metric, then arm id, e.g. {"rouge2": {"base": 0.092}}.
    */
   values: {
-    [k: string]: number;
+    [k: string]: {
+      [k: string]: number;
+    };
   };
 }
 /**

@@ -41,9 +41,9 @@ export interface ProfileConfig {
   };
   decoding: { maxNewTokens: number; batchSize: number };
   rouge: { useStemmer: boolean; bootstrapResamples: number };
-  arms: ArmConfig[];
+  arms: readonly ArmConfig[];
   /** The N sweep (future work 1): ranks × N, arms named lora-r{r}-n{N}. */
-  sweep?: { n: number[]; ranks: number[]; seeds?: number[] };
+  sweep?: { n: readonly number[]; ranks: readonly number[]; seeds?: readonly number[] };
   device: Device;
   threads?: number;
 }
@@ -56,9 +56,27 @@ export interface BenchConfig {
   profiles: Record<string, ProfileConfig>;
 }
 
-export function defineConfig(c: BenchConfig): BenchConfig {
+/** Keeps the literal types of `c` (arm ids above all) so that claims can be typed against them. */
+export function defineConfig<const C extends BenchConfig>(c: C): C {
   return c;
 }
+
+type ProfileArmIds<P> =
+  | (P extends { arms: readonly (infer A)[] }
+      ? A extends { id: infer I extends string }
+        ? I
+        : never
+      : never)
+  | (P extends {
+      sweep: { n: readonly (infer N extends number)[]; ranks: readonly (infer R extends number)[] };
+    }
+      ? `lora-r${R}-n${N}`
+      : never);
+
+/** The arm ids a config declares in any profile: its arms' and its sweep's (lora-r{r}-n{N}). */
+export type ArmIdOf<C> = C extends { profiles: infer P }
+  ? { [K in keyof P]: ProfileArmIds<P[K]> }[keyof P]
+  : string;
 
 // ── validation ──────────────────────────────────────────────────────────────────────────────────
 

@@ -65,7 +65,18 @@ export function resolveArms(p: ProfileConfig): ResolvedArm[] {
         (a) => a.kind === "lora" && a.r === r && !a.useRslora && a.trainN === n && !a.sweep,
       );
       if (same) continue;
-      arms.push(mk({ id: `lora-r${r}-n${n}`, kind: "lora", r, trainN: n, seeds: p.sweep!.seeds }, true));
+      arms.push(
+        mk(
+          {
+            id: `lora-r${r}-n${n}`,
+            kind: "lora",
+            r,
+            trainN: n,
+            seeds: p.sweep!.seeds && [...p.sweep!.seeds],
+          },
+          true,
+        ),
+      );
     }
   }
   return arms;

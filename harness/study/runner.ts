@@ -3,19 +3,17 @@
  * harness/pipeline.ts strings these steps together with the report; the claims' standalone path uses
  * them directly.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
 import { join, resolve } from "node:path";
 import { loadLlamaCheckpoint } from "../engine/checkpoint.ts";
-import { countLoraParams, countModelParams } from "../engine/lora.ts";
+import { countLoraParams } from "../engine/lora.ts";
 import { LlamaModel } from "../engine/model.ts";
 import type { Device } from "../engine/session.ts";
 import { continuationBias } from "../metrics/continuation.ts";
 import { type ArmProgress, runUnit, scorePredictions } from "./arm.ts";
-import { readUnitResult, type UnitResult, withCacheLock, writeUnitResult } from "./cache.ts";
-import type { ClaimRecord } from "./claims.ts";
+import { readUnitResult, type UnitResult, unitDir, withCacheLock, writeUnitResult } from "./cache.ts";
 import { type BenchConfig, getProfile, loadConfig, type ProfileConfig } from "./config.ts";
-import { buildContext, planUnits, type StudyContext, type Unit } from "./plan.ts";
+import { countAdapterParams, countCheckpointParams } from "./params.ts";
+import { buildContext, planUnits, resolveArms, type StudyContext, type Unit } from "./plan.ts";
 import type { Metric, RunData, StudyData } from "./verdict.ts";
 
 export interface RunOptions {
@@ -132,7 +130,7 @@ export async function runUnits(plan: Plan, o: RunOptions = {}): Promise<StudyRun
     ctx,
     units,
     results,
-    study: studyData(ctx, units, results),
+    study: studyData(ctx, units, results, cacheDir, config),
     cacheDir,
     spent,
     ran,
@@ -140,8 +138,14 @@ export async function runUnits(plan: Plan, o: RunOptions = {}): Promise<StudyRun
 }
 
 /** The snapshot claims judge: per arm, per seed, per example scores and continuation flags. */
-export function studyData(ctx: StudyContext, units: Unit[], results: Map<string, UnitResult>): StudyData {
-  const total = countModelParams(ctx.modelConfig);
+export function studyData(
+  ctx: StudyContext,
+  units: Unit[],
+  results: Map<string, UnitResult>,
+  cacheDir: string,
+  config: BenchConfig,
+): StudyData {
+  const total = countCheckpointParams(ctx.modelDir);
   const arms = ctx.arms.map((arm) => {
     const runs: RunData[] = units
       .filter((u) => u.arm.id === arm.id && results.has(u.key))
@@ -164,6 +168,8 @@ export function studyData(ctx: StudyContext, units: Unit[], results: Map<string,
           scores: ok ? (scorePredictions(ctx, r.predictions) as Record<Metric, number[]>) : null,
           continued: cont ? cont.examples.map((e) => e.continued) : null,
           outputTokens: r.outputTokens,
+          adapterParams:
+            ok && arm.kind === "lora" ? countAdapterParams(join(unitDir(cacheDir, u.key), "adapter")) : null,
         };
       });
     const trainable =
@@ -190,54 +196,8 @@ export function studyData(ctx: StudyContext, units: Unit[], results: Map<string,
     model: { id: ctx.modelId, config: ctx.modelConfig, params: total },
     targetModules: ctx.profile.lora.targetModules,
     arms,
+    declaredArms: [
+      ...new Set(Object.values(config.profiles).flatMap((p) => resolveArms(p).map((a) => a.id))),
+    ],
   };
-}
-
-/**
- * Run benchmarks/*.claims.ts with vitest against a study snapshot; returns each claim's record.
- * `filter` selects claims by name (a regular expression, as vitest's -t).
- */
-export async function runClaims(
-  study: StudyData,
-  o: { filter?: string; root?: string; verbose?: boolean } = {},
-): Promise<ClaimRecord[]> {
-  const root = o.root ?? process.cwd();
-  const dir = mkdtempSync(join(os.tmpdir(), "lora-bench-claims-"));
-  const snapshot = join(dir, "study.json");
-  writeFileSync(snapshot, JSON.stringify(study));
-  const outDir = join(dir, "claims");
-  const prev = { study: process.env.LORA_BENCH_STUDY, claims: process.env.LORA_BENCH_CLAIMS_DIR };
-  process.env.LORA_BENCH_STUDY = snapshot;
-  process.env.LORA_BENCH_CLAIMS_DIR = outDir;
-  try {
-    const { startVitest } = await import("vitest/node");
-    const vitest = await startVitest(
-      "test",
-      [],
-      {
-        root,
-        config: join(root, "vitest.claims.config.ts"),
-        watch: false,
-        run: true,
-        testNamePattern: o.filter,
-        reporters: o.verbose ? ["default"] : [{}],
-      },
-      {},
-    );
-    await vitest.close();
-    const { readdirSync, readFileSync, existsSync } = await import("node:fs");
-    if (!existsSync(outDir)) return [];
-    // The study's own table first (comparisons), then value checks, then probes; declaration order within.
-    const rank = { compare: 0, value: 1, probe: 2 } as const;
-    return readdirSync(outDir)
-      .filter((f) => f.endsWith(".json"))
-      .map((f) => JSON.parse(readFileSync(join(outDir, f), "utf8")) as ClaimRecord)
-      .sort((a, b) => rank[a.kind] - rank[b.kind] || a.spec.localeCompare(b.spec) || a.index - b.index);
-  } finally {
-    process.env.LORA_BENCH_STUDY = prev.study;
-    process.env.LORA_BENCH_CLAIMS_DIR = prev.claims;
-    if (prev.study === undefined) delete process.env.LORA_BENCH_STUDY;
-    if (prev.claims === undefined) delete process.env.LORA_BENCH_CLAIMS_DIR;
-    rmSync(dir, { recursive: true, force: true });
-  }
 }

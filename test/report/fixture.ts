@@ -109,7 +109,10 @@ export function defaultClaims(): Claim[] {
   return [
     makeClaim("r8-beats-base-rouge2", {
       name: "r=8 beats base on ROUGE-2",
-      study: { text: "+13% relative ROUGE-2 over base", values: { base: 0.092, "lora-r8": 0.104 } },
+      study: {
+        text: "+13% relative ROUGE-2 over base",
+        values: { rouge2: { base: 0.092, "lora-r8": 0.104 } },
+      },
     }),
     makeClaim("r32-collapses", {
       name: "r=32 collapses at N=100",

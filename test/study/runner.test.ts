@@ -1,10 +1,11 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { countLoraParams, countModelParams } from "../../harness/engine/lora.ts";
 import { validateReport } from "../../harness/report/validate.ts";
 import { stripVolatile } from "../../harness/report/volatile.ts";
 import { cli } from "../cli-helpers.ts";
-import { makeSmallStudy } from "./small-study.ts";
+import { makeSmallStudy, SMALL_MODEL } from "./small-study.ts";
 
 function latest(reportsDir: string) {
   return validateReport(JSON.parse(readFileSync(join(reportsDir, "latest.json"), "utf8")));
@@ -19,7 +20,11 @@ describe("lora-bench run on a small study (real engine, real metric, real files)
     expect(report.arms.map((a) => a.id)).toEqual(["base", "lora-r8", "lora-r32"]);
     expect(report.arms[1].seeds.map((x) => x.seed)).toEqual([1, 2]);
     expect(report.claims.length).toBeGreaterThanOrEqual(8);
-    expect(report.claims.find((c) => c.name === "r=8 trains ≈0.1% of parameters")?.verdict).toBe("holds");
+    // The efficiency claim counts this small model and the adapters trained on it: far above 0.1%.
+    const eff = report.claims.find((c) => c.name === "r=8 trains ≈0.1% of parameters")!;
+    const lora = { r: 8, alpha: 16, dropout: 0, targetModules: ["q_proj", "v_proj"], useRslora: false };
+    expect(eff.evidence.effect).toBe(countLoraParams(SMALL_MODEL, lora) / countModelParams(SMALL_MODEL));
+    expect(eff.verdict).toBe("fails");
     expect(readFileSync(s.readme, "utf8")).toMatch(/r=8 beats base on ROUGE-2/);
     expect(existsSync(join(s.reportsDir, "rouge-tiny.svg"))).toBe(true);
     const entries = readdirSync(join(s.cacheDir, "arms"));

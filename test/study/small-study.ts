@@ -52,13 +52,7 @@ export function makeSmallStudy(opts: { overrides?: string; weightsSeed?: number 
   writeFileSync(
     config,
     `import { defineConfig } from ${JSON.stringify(join(ROOT, "harness/study/config.ts"))};
-export default defineConfig({
-  defaultProfile: "tiny",
-  cacheDir: ${JSON.stringify(join(dir, "cache"))},
-  reportsDir: ${JSON.stringify(join(dir, "reports"))},
-  readme: ${JSON.stringify(readme)},
-  profiles: {
-    tiny: {
+const tiny = {
       description: "test study",
       model: { source: ${JSON.stringify(modelDir)} },
       dataset: { source: ${JSON.stringify(join(ROOT, "fixtures/data/synthetic-news"))}, config: "3.0.0", trainSplit: "train", evalSplit: "test" },
@@ -74,9 +68,18 @@ export default defineConfig({
         { id: "lora-r8", kind: "lora", r: 8 },
         { id: "lora-r32", kind: "lora", r: 32 },
       ],
-      device: "cpu",
+      device: "cpu" as const,
       ${opts.overrides ?? ""}
-    },
+};
+export default defineConfig({
+  defaultProfile: "tiny",
+  cacheDir: ${JSON.stringify(join(dir, "cache"))},
+  reportsDir: ${JSON.stringify(join(dir, "reports"))},
+  readme: ${JSON.stringify(readme)},
+  profiles: {
+    tiny,
+    // Never run here: it declares the arm the rsLoRA probe names, as the repository's config does.
+    rslora: { ...tiny, arms: [...tiny.arms, { id: "lora-r32-rslora", kind: "lora", r: 32, useRslora: true }] },
   },
 });
 `,

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { countLoraParams, countModelParams } from "../../harness/engine/lora.ts";
 import { TINYLLAMA_SHAPES } from "../../harness/engine/perf.ts";
 import { rngStream } from "../../harness/rng.ts";
-import { type ArmData, evaluateSpec, type Metric, type StudyData } from "../../harness/study/verdict.ts";
+import { CLAIM_KINDS, ClaimSpecError, evaluateSpec } from "../../harness/study/claim-kinds.ts";
+import type { ArmData, Metric, StudyData } from "../../harness/study/verdict.ts";
 import { tinyConfig } from "../engine/tiny.ts";
 
 const N = 60;
@@ -31,6 +33,7 @@ function arm(id: string, mu: number, opts: Partial<ArmData> = {}, seeds = [1, 2,
       scores: scores(mu, s),
       continued: difficulty.map((d) => d < 0.05),
       outputTokens: [],
+      adapterParams: id === "base" ? null : 20,
     })),
     ...opts,
   };
@@ -43,6 +46,7 @@ function study(arms: ArmData[]): StudyData {
     model: { id: "m", config: tinyConfig(), params: 1000 },
     targetModules: ["q_proj", "v_proj"],
     arms,
+    declaredArms: [...arms.map((a) => a.id), "lora-r32-rslora"],
   };
 }
 
@@ -50,35 +54,42 @@ describe("verdicts", () => {
   const s = study([arm("base", 0.2), arm("lora-r8", 0.25), arm("lora-r32", 0.15), arm("same", 0.2)]);
 
   it("holds, fails and stays inconclusive as the paired CI says", () => {
-    const holds = evaluateSpec("a", { better: "lora-r8", than: "base", metric: "rouge2" }, s);
+    const holds = evaluateSpec(
+      "a",
+      { kind: "comparison", better: "lora-r8", than: "base", metric: "rouge2" },
+      s,
+    );
     expect(holds.verdict).toBe("holds");
     expect(holds.evidence.effect).toBeCloseTo(0.05, 2);
     expect(holds.evidence.ci![0]).toBeGreaterThan(0);
     expect(holds.evidence.per_seed).toHaveLength(3);
     expect(holds.evidence.relative).toBeCloseTo(0.05 / 0.3, 1);
     expect(holds.evidence.p_value).toBeLessThan(0.01);
-    expect(evaluateSpec("b", { better: "lora-r32", than: "base", metric: "rouge2" }, s).verdict).toBe(
-      "fails",
-    );
-    expect(evaluateSpec("c", { better: "same", than: "base", metric: "rouge2" }, s).verdict).toBe(
-      "inconclusive",
-    );
+    expect(
+      evaluateSpec("b", { kind: "comparison", better: "lora-r32", than: "base", metric: "rouge2" }, s)
+        .verdict,
+    ).toBe("fails");
+    expect(
+      evaluateSpec("c", { kind: "comparison", better: "same", than: "base", metric: "rouge2" }, s).verdict,
+    ).toBe("inconclusive");
   });
 
   it("reads 'worse' claims in their own direction, and needs every metric for a multi-metric claim", () => {
     const w = evaluateSpec(
       "d",
-      { worse: "lora-r32", than: "base", metric: ["rouge1", "rouge2", "rougeL"] },
+      { kind: "collapse", arm: "lora-r32", below: "base", metric: ["rouge1", "rouge2", "rougeL"] },
       s,
     );
     expect(w.verdict).toBe("holds");
     expect(w.evidence.effect).toBeLessThan(0);
     expect(w.evidence.ci![1]).toBeLessThan(0);
-    expect(evaluateSpec("e", { worse: "lora-r8", than: "base", metric: "rouge2" }, s).verdict).toBe("fails");
+    expect(
+      evaluateSpec("e", { kind: "collapse", arm: "lora-r8", below: "base", metric: "rouge2" }, s).verdict,
+    ).toBe("fails");
     const mixed = study([arm("base", 0.2), arm("x", 0.2, { runs: [] })]);
-    expect(evaluateSpec("f", { better: "x", than: "base", metric: "rouge1" }, mixed).verdict).toBe(
-      "inconclusive",
-    );
+    expect(
+      evaluateSpec("f", { kind: "comparison", better: "x", than: "base", metric: "rouge1" }, mixed).verdict,
+    ).toBe("inconclusive");
   });
 
   it("is inconclusive, saying why, when an arm is missing or every seed failed", () => {
@@ -91,41 +102,75 @@ describe("verdicts", () => {
           scores: null,
           continued: null,
           outputTokens: [],
+          adapterParams: null,
         },
       ],
     });
     const o = evaluateSpec(
       "g",
-      { better: "lora-r8", than: "base", metric: "rouge2" },
+      { kind: "comparison", better: "lora-r8", than: "base", metric: "rouge2" },
       study([arm("base", 0.2), failed]),
     );
     expect(o.verdict).toBe("inconclusive");
     expect(o.evidence.detail).toMatch(/no successful run \(loss is NaN\)/);
-    expect(evaluateSpec("h", { better: "nope", than: "base", metric: "rouge2" }, s).evidence.detail).toMatch(
-      /not in this study/,
+  });
+
+  it("throws, naming it, for an arm, metric or kind the study does not have (never a verdict)", () => {
+    const spec = { kind: "comparison", better: "lora-r16", than: "base", metric: "rouge2" } as const;
+    expect(() => evaluateSpec("h", spec, s)).toThrow(ClaimSpecError);
+    const other = { kind: "comparison", better: "lora-r32-rslora", than: "base", metric: "rouge2" } as const;
+    expect(evaluateSpec("h", other, s).evidence.detail).toMatch(
+      /"lora-r32-rslora" is not in this study's plan/,
     );
+    expect(() => evaluateSpec("h", spec, s)).toThrow(/no arm "lora-r16" in the config \(declared: base, /);
+    const badMetric = { kind: "comparison", better: "lora-r8", than: "base", metric: "rouge3" };
+    expect(() => evaluateSpec("h", badMetric as never, s)).toThrow(/unknown metric "rouge3"/);
+    expect(() => evaluateSpec("h", { kind: "equivalence" } as never, s)).toThrow(/unknown claim kind/);
+    expect(Object.keys(CLAIM_KINDS)).toEqual([
+      "comparison",
+      "collapse",
+      "value",
+      "fraction",
+      "continuation",
+      "sweep",
+    ]);
   });
 
   it("counts TinyLlama's trainable parameters at r=8 on q_proj+v_proj exactly (1,126,400 ≈ 0.102%)", () => {
-    const spec = {
-      trainableFraction: "lora-r8",
-      approx: 0.001,
-      tolerance: 0.0002,
-      exact: 1_126_400,
-      architecture: TINYLLAMA_SHAPES,
-    };
-    const o = evaluateSpec("i", spec, s);
+    const settings = { r: 8, alpha: 16, dropout: 0, targetModules: ["q_proj", "v_proj"], useRslora: false };
+    expect(countLoraParams(TINYLLAMA_SHAPES, settings)).toBe(1_126_400);
+    expect(countModelParams(TINYLLAMA_SHAPES)).toBe(1_100_048_384);
+  });
+
+  it("judges the fraction of the adapter actually trained against the model's actual size", () => {
+    // 20 adapter parameters of a 1000-parameter model: 2%.
+    const o = evaluateSpec("i", { kind: "fraction", arm: "lora-r8", approx: 0.02, tolerance: 0.001 }, s);
     expect(o.verdict).toBe("holds");
-    expect(o.evidence.effect).toBeCloseTo(1_126_400 / 1_100_048_384, 12);
-    expect(evaluateSpec("j", { ...spec, exact: 1_126_401 }, s).verdict).toBe("fails");
+    expect(o.evidence.effect).toBe(0.02);
+    expect(o.evidence.detail).toMatch(/holds 20 of the model's 1,000 parameters = 2\.000%/);
+    expect(
+      evaluateSpec("j", { kind: "fraction", arm: "lora-r8", approx: 0.001, tolerance: 0.0002 }, s).verdict,
+    ).toBe("fails");
+    expect(() => evaluateSpec("j", { kind: "fraction", arm: "base", approx: 0, tolerance: 1 }, s)).toThrow(
+      /trains no adapter/,
+    );
+  });
+
+  it("judges one arm's mean against bounds", () => {
+    expect(
+      evaluateSpec("v", { kind: "value", arm: "lora-r8", metric: "rouge2", atLeast: 0.2 }, s).verdict,
+    ).toBe("holds");
+    expect(
+      evaluateSpec("v", { kind: "value", arm: "lora-r8", metric: "rouge2", atMost: 0.2 }, s).verdict,
+    ).toBe("fails");
   });
 
   it("judges a continuation rate against its threshold", () => {
     const rate = difficulty.filter((d) => d < 0.05).length / N;
-    const o = evaluateSpec("k", { continuation: "base", atLeast: rate / 3 }, s);
+    const o = evaluateSpec("k", { kind: "continuation", arm: "base", atLeast: rate / 3 }, s);
     expect(o.evidence.effect).toBeCloseTo(rate, 12);
     expect(o.verdict).toBe("holds");
-    expect(evaluateSpec("l", { continuation: "base", atLeast: 0.95 }, s).verdict).toBe("fails");
+    expect(evaluateSpec("l", { kind: "continuation", arm: "base", atLeast: 0.95 }, s).verdict).toBe("fails");
   });
 
   it("finds the first N where the larger rank beats the smaller one in the sweep", () => {
@@ -139,7 +184,7 @@ describe("verdicts", () => {
       sweep(8, 500, 0.27),
       sweep(32, 500, 0.33),
     ]);
-    const o = evaluateSpec("m", { sweep: { small: 8, large: 32 }, metric: "rouge2" }, sw);
+    const o = evaluateSpec("m", { kind: "sweep", small: 8, large: 32, metric: "rouge2" }, sw);
     expect(o.verdict).toBe("holds");
     expect(o.evidence.detail).toMatch(/r=32 first beats r=8 at N=500/);
     const never = study([
@@ -148,7 +193,7 @@ describe("verdicts", () => {
       sweep(8, 250, 0.3),
       sweep(32, 250, 0.2),
     ]);
-    expect(evaluateSpec("n", { sweep: { small: 8, large: 32 }, metric: "rouge2" }, never).verdict).toBe(
+    expect(evaluateSpec("n", { kind: "sweep", small: 8, large: 32, metric: "rouge2" }, never).verdict).toBe(
       "fails",
     );
   });
