@@ -137,8 +137,8 @@ export function checkSpec(spec: ClaimSpec, study: StudyData): void {
     throw new ClaimSpecError(
       `unknown claim kind "${String(spec.kind)}" (one of ${Object.keys(CLAIM_KINDS).join(", ")})`,
     );
-  // An arm of another profile is legitimate (the claim is then inconclusive here); an id no profile
-  // declares is a mistake in the claims file.
+  // An arm of another profile or config is legitimate (the claim is then inconclusive here); an id
+  // nothing declares is a mistake in the claims file.
   for (const id of kind.arms(spec))
     if (!study.declaredArms.includes(id))
       throw new ClaimSpecError(`no arm "${id}" in the config (declared: ${study.declaredArms.join(", ")})`);

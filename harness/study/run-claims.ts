@@ -4,10 +4,13 @@
  * that cannot be judged (an unknown arm, metric or kind, a syntax error, a free-form claim that
  * asserts nothing) stops the run with one line naming the file and the problem.
  */
+import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { UserError } from "../errors.ts";
 import type { ClaimRecord } from "./claim-kinds.ts";
 import type {} from "./claims.ts"; // the ProvidedContext / TaskMeta declarations
+import { loadConfig } from "./config.ts";
+import { declaredArmIds } from "./runner.ts";
 import type { StudyData } from "./verdict.ts";
 
 const firstLine = (s: string) => s.split("\n")[0];
@@ -17,6 +20,13 @@ export async function runClaims(
   o: { filter?: string; root?: string; verbose?: boolean } = {},
 ): Promise<ClaimRecord[]> {
   const root = o.root ?? process.cwd();
+  // The claims beside a bench.config.ts are typed against its arms: those ids are known even when
+  // another config (a smaller study) is running, where they are judged inconclusive, not errors.
+  const repoConfig = join(root, "bench.config.ts");
+  if (existsSync(repoConfig)) {
+    const ids = declaredArmIds((await loadConfig(repoConfig)).config);
+    study = { ...study, declaredArms: [...new Set([...study.declaredArms, ...ids])] };
+  }
   const { createVitest } = await import("vitest/node");
   const vitest = await createVitest("test", {
     root,

@@ -201,3 +201,8 @@ export function studyData(
     ],
   };
 }
+
+/** Every arm id a config declares in any of its profiles, sweep arms included. */
+export function declaredArmIds(config: BenchConfig): string[] {
+  return [...new Set(Object.values(config.profiles).flatMap((p) => resolveArms(p).map((a) => a.id)))];
+}

@@ -52,7 +52,13 @@ export function makeSmallStudy(opts: { overrides?: string; weightsSeed?: number 
   writeFileSync(
     config,
     `import { defineConfig } from ${JSON.stringify(join(ROOT, "harness/study/config.ts"))};
-const tiny = {
+export default defineConfig({
+  defaultProfile: "tiny",
+  cacheDir: ${JSON.stringify(join(dir, "cache"))},
+  reportsDir: ${JSON.stringify(join(dir, "reports"))},
+  readme: ${JSON.stringify(readme)},
+  profiles: {
+    tiny: {
       description: "test study",
       model: { source: ${JSON.stringify(modelDir)} },
       dataset: { source: ${JSON.stringify(join(ROOT, "fixtures/data/synthetic-news"))}, config: "3.0.0", trainSplit: "train", evalSplit: "test" },
@@ -68,18 +74,9 @@ const tiny = {
         { id: "lora-r8", kind: "lora", r: 8 },
         { id: "lora-r32", kind: "lora", r: 32 },
       ],
-      device: "cpu" as const,
+      device: "cpu",
       ${opts.overrides ?? ""}
-};
-export default defineConfig({
-  defaultProfile: "tiny",
-  cacheDir: ${JSON.stringify(join(dir, "cache"))},
-  reportsDir: ${JSON.stringify(join(dir, "reports"))},
-  readme: ${JSON.stringify(readme)},
-  profiles: {
-    tiny,
-    // Never run here: it declares the arm the rsLoRA probe names, as the repository's config does.
-    rslora: { ...tiny, arms: [...tiny.arms, { id: "lora-r32-rslora", kind: "lora", r: 32, useRslora: true }] },
+    },
   },
 });
 `,
