@@ -305,12 +305,14 @@ export interface Claim {
 export interface StudyReference {
   text: string;
   /**
-   * Published numbers by metric, then arm id, e.g. {"rouge2": {"base": 0.092}}.
+   * Published numbers by metric, then arm id, e.g. {"rouge2": {"base": 0.092}}. Reports written before claims carried every metric hold one metric's numbers by arm id, e.g. {"base": 0.092}.
    */
   values: {
-    [k: string]: {
-      [k: string]: number;
-    };
+    [k: string]:
+      | {
+          [k: string]: number;
+        }
+      | number;
   };
 }
 /**

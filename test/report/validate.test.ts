@@ -25,6 +25,16 @@ describe("validateReport", () => {
     expect(() => validateReport(r)).not.toThrow();
   });
 
+  it("accepts published values by metric and arm, and the older by-arm form", () => {
+    const r = makeReport();
+    r.claims[0].study = { text: "", values: { rouge1: { base: 0.221 }, rouge2: { base: 0.092 } } };
+    expect(() => validateReport(r)).not.toThrow();
+    r.claims[0].study = { text: "", values: { base: 0.092, "lora-r8": 0.104 } };
+    expect(() => validateReport(r)).not.toThrow();
+    r.claims[0].study = { text: "", values: { rouge2: { base: "0.092" } } } as never;
+    expect(() => validateReport(r)).toThrow(UserError);
+  });
+
   const cases: [string, (r: any) => void, string][] = [
     ["wrong enum", (r) => (r.arms[1].kind = "qlora"), '$.arms[1].kind: must be one of "base", "lora"'],
     ["missing field", (r) => delete r.provenance.model.sha256, "$.provenance.model.sha256: is required"],
