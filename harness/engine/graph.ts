@@ -553,10 +553,32 @@ export class Graph {
     return y;
   }
 
-  /** rotate_half(x) = cat(-x[..., d/2:], x[..., :d/2]) (HF's RoPE convention), from primitives. */
+  /**
+   * rotate_half(x) = cat(-x[..., d/2:], x[..., :d/2]) (HF's RoPE convention). A primitive rather than
+   * a composite: its VJP is simply -rotate_half(dy), where the composite's would pad and add halves.
+   */
   rotateHalf(x: T): T {
     const d = x.shape[x.shape.length - 1] as number;
-    return this.concat([this.neg(this.slice(x, -1, d / 2, d)), this.slice(x, -1, 0, d / 2)], -1);
+    const build = (v: T) => {
+      const lo = this.node1(
+        "Slice",
+        [v, this.ints([0]), this.ints([d / 2]), this.ints([-1])],
+        v.dtype,
+        halfShape(v),
+      );
+      const hi = this.node1(
+        "Slice",
+        [v, this.ints([d / 2]), this.ints([d]), this.ints([-1])],
+        v.dtype,
+        halfShape(v),
+      );
+      const neg = this.node1("Neg", [hi], v.dtype, hi.shape);
+      return this.node1("Concat", [neg, lo], v.dtype, v.shape, { axis: -1 });
+    };
+    const halfShape = (v: T) => [...v.shape.slice(0, -1), d / 2];
+    const y = build(x);
+    this.record([x], [y], ([dy]) => [dy && this.node1("Neg", [build(dy)], dy.dtype, dy.shape)]);
+    return y;
   }
 
   // ── indexing ──────────────────────────────────────────────────────────────────────────────────

@@ -93,6 +93,10 @@ const lora = { r: 8, scaling: 2, targets: ["q_proj", "v_proj"] };
 const SPECS: [string, Omit<GraphSpec, "config">][] = [
   ["loss, LoRA with dropout masks", { kind: "loss", lora: { ...lora, dropout: true } }],
   ["loss, LoRA without dropout", { kind: "loss", lora: { ...lora, dropout: false } }],
+  [
+    "loss, LoRA with dropout, layers recomputed",
+    { kind: "loss", lora: { ...lora, dropout: true }, checkpoint: true },
+  ],
   ["loss, no adapter", { kind: "loss", trainable: "none" }],
   ["logits", { kind: "logits" }],
   ["logits, LoRA", { kind: "logits", lora: { ...lora, dropout: false } }],
