@@ -1,4 +1,13 @@
-/** Error measures for device-vs-CPU checks. */
+/** Shared pieces of the WebGPU tests: the LoRA setting they use and error measures against the CPU. */
+import type { LoraSettings } from "../../harness/engine/lora.ts";
+
+export const SETTINGS: LoraSettings = {
+  r: 8,
+  alpha: 16,
+  targetModules: ["q_proj", "v_proj"],
+  dropout: 0,
+  useRslora: false,
+};
 
 /** max|a − b| / max|b|: relative to the tensor's scale, so entries near zero do not blow it up. */
 export function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {

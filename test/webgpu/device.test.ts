@@ -68,7 +68,14 @@ describe("lora-bench gpu-check", () => {
     const report = JSON.parse(r.stdout);
     expect(report.device).toBe("webgpu");
     expect(report.checks.map((c: { name: string }) => c.name)).toEqual(
-      expect.arrayContaining(["logits", "loss", "lora_gradients", "greedy_tokens", "placement_decode"]),
+      expect.arrayContaining([
+        "logits",
+        "loss",
+        "grads",
+        "greedy_tokens",
+        "placement_loss",
+        "placement_decode",
+      ]),
     );
     expect(report.checks.every((c: { pass: boolean }) => c.pass)).toBe(true);
     expect(report.decode_step_bytes.down).toBe(3 * 2048 * 4);

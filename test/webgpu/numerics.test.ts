@@ -6,20 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Checkpoint, loadLlamaCheckpoint } from "../../harness/engine/checkpoint.ts";
 import { generate } from "../../harness/engine/generate.ts";
-import type { LoraSettings } from "../../harness/engine/lora.ts";
 import { type FArr, LlamaModel } from "../../harness/engine/model.ts";
 import { type TrainExample, train } from "../../harness/engine/train.ts";
 import { ROOT } from "../cli-helpers.ts";
 import { randomLora } from "../engine/tiny.ts";
-import { maxRel, normRel } from "./compare.ts";
+import { maxRel, normRel, SETTINGS } from "./compare.ts";
 
-const SETTINGS: LoraSettings = {
-  r: 8,
-  alpha: 16,
-  targetModules: ["q_proj", "v_proj"],
-  dropout: 0,
-  useRslora: false,
-};
 const ROWS = [
   [1, 20, 30, 40, 50, 60, 70, 80],
   [1, 7, 8, 9],

@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Checkpoint, loadLlamaCheckpoint } from "../../harness/engine/checkpoint.ts";
-import type { LoraSettings } from "../../harness/engine/lora.ts";
 import { LlamaModel } from "../../harness/engine/model.ts";
 import {
   describeNodes,
@@ -16,14 +15,8 @@ import {
 import { ROOT } from "../cli-helpers.ts";
 import { makeTmp } from "../engine/helpers-io.ts";
 import { randomLora } from "../engine/tiny.ts";
+import { SETTINGS } from "./compare.ts";
 
-const SETTINGS: LoraSettings = {
-  r: 8,
-  alpha: 16,
-  targetModules: ["q_proj", "v_proj"],
-  dropout: 0,
-  useRslora: false,
-};
 const tmp = makeTmp("placement");
 const placement = new Map<string, Placement>();
 let ckpt: Checkpoint;
