@@ -1,15 +1,15 @@
 /** Shared loading for the engine's subcommands: model + optional adapter, with user-facing errors. */
 
 import { loadAdapter } from "../engine/adapter-io.ts";
-import { type Checkpoint, loadLlamaCheckpoint } from "../engine/checkpoint.ts";
+import type { Checkpoint } from "../engine/checkpoint.ts";
 import { loraGraphSpec } from "../engine/lora.ts";
-import { LlamaModel, type LoraTensors } from "../engine/model.ts";
+import { type LlamaModel, type LoraTensors, openLlama } from "../engine/model.ts";
 import type { Device } from "../engine/session.ts";
 import { UserError } from "../errors.ts";
 
 export function openModel(dir: string, device: Device = "cpu"): { ckpt: Checkpoint; model: LlamaModel } {
-  const ckpt = loadLlamaCheckpoint(dir);
-  return { ckpt, model: new LlamaModel(ckpt.config, ckpt.weights, { device }) };
+  const { checkpoint, model } = openLlama(dir, { device });
+  return { ckpt: checkpoint, model };
 }
 
 export function openAdapter(dir: string, ckpt: Checkpoint): LoraTensors & { shapes: Map<string, number[]> } {

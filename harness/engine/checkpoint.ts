@@ -47,11 +47,24 @@ export interface LlamaConfig {
   ropeScaling: RopeScaling | null;
 }
 
+/** How a loaded model keeps its weight matrices: float32, or IEEE half (cast to fp32 in the graph). */
+export type WeightStorage = "float32" | "float16";
+
+/** fp16 on CUDA (the T4 has no bf16, and half the bytes to upload and hold); fp32, the reference, elsewhere. */
+export function defaultStorage(device: string | undefined): WeightStorage {
+  return device === "cuda" ? "float16" : "float32";
+}
+
 export interface Checkpoint {
   dir: string;
   config: LlamaConfig;
-  /** Every name of llamaWeightNames(config); with tied embeddings "lm_head.weight" is the embedding array itself. */
+  /**
+   * Every name of llamaWeightNames(config) not in `half`; with tied embeddings "lm_head.weight" is the
+   * embedding array itself.
+   */
   weights: Map<string, Float32Array>;
+  /** With float16 storage: the weight matrices as half bits (norm vectors stay in `weights`). */
+  half: Map<string, Uint16Array>;
   shapes: Map<string, number[]>;
   /** File dtype of the weights, e.g. "BF16" ("BF16+F32" when mixed). */
   sourceDtype: string;
@@ -256,7 +269,11 @@ function locateTensors(dir: string, files: string[]): Map<string, string> {
   return where;
 }
 
-export function loadLlamaCheckpoint(dir: string): Checkpoint {
+/**
+ * Load a Hugging Face Llama checkpoint. With `storage: "float16"` the matrices are converted tensor by
+ * tensor as they are read, so no full float32 copy ever exists.
+ */
+export function loadLlamaCheckpoint(dir: string, opts: { storage?: WeightStorage } = {}): Checkpoint {
   try {
     if (!statSync(dir).isDirectory())
       throw new UserError("not a directory, expected a checkpoint directory", dir);
@@ -308,6 +325,7 @@ export function loadLlamaCheckpoint(dir: string): Checkpoint {
     }
 
     const weights = new Map<string, Float32Array>();
+    const half = new Map<string, Uint16Array>();
     const shapes = new Map<string, number[]>();
     const dtypes = new Set<string>();
     for (const { name, shape } of llamaWeightNames(config)) {
@@ -324,18 +342,35 @@ export function loadLlamaCheckpoint(dir: string): Checkpoint {
           f.path,
         );
       }
-      weights.set(name, f.readF32(name));
+      if (opts.storage === "float16" && shape.length === 2) half.set(name, halfOf(f, name));
+      else weights.set(name, f.readF32(name));
       shapes.set(name, shape);
       dtypes.add(info.dtype);
     }
     if (config.tieWordEmbeddings) {
-      weights.set("lm_head.weight", weights.get("model.embed_tokens.weight")!);
+      const embed = "model.embed_tokens.weight";
+      if (half.has(embed)) half.set("lm_head.weight", half.get(embed)!);
+      else weights.set("lm_head.weight", weights.get(embed)!);
       shapes.set("lm_head.weight", [config.vocabSize, config.hiddenSize]);
     }
-    return { dir, config, weights, shapes, sourceDtype: [...dtypes].sort().join("+"), files };
+    return { dir, config, weights, half, shapes, sourceDtype: [...dtypes].sort().join("+"), files };
   } finally {
     for (const f of open.values()) f.close();
   }
+}
+
+/** A tensor as half bits; a value beyond float16's range (±65504) would become ±inf, so it is refused. */
+function halfOf(f: SafetensorsFile, name: string): Uint16Array {
+  const h = f.readF16(name);
+  for (let i = 0; i < h.length; i++) {
+    if ((h[i] & 0x7c00) === 0x7c00) {
+      throw new UserError(
+        `tensor ${JSON.stringify(name)} has a value float16 cannot hold (beyond ±65504 or not finite); use float32 storage`,
+        f.path,
+      );
+    }
+  }
+  return h;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -478,6 +478,19 @@ export class Graph {
     return y;
   }
 
+  /**
+   * linear() for a frozen W stored in a narrower float (fp16 weights): W is cast to x's type right
+   * before each product, forward and backward, so no full-precision copy of W outlives one product.
+   * The session must keep common-subexpression elimination off, or the two casts merge into one
+   * tensor that lives from the forward pass to the backward pass.
+   */
+  linearCast(x: T, w: T): T {
+    const up = () => this.node1("Cast", [w], x.dtype, w.shape, { to: elemType(x.dtype) });
+    const y = this.node1("Gemm", [x, up()], x.dtype, [x.shape[0], w.shape[0]], { transB: 1 });
+    this.record([x], [y], ([dy]) => [dy && this.matmul(dy, up())]);
+    return y;
+  }
+
   private gemmTA(a: T, b: T): T {
     const y = this.node1("Gemm", [a, b], a.dtype, [a.shape[1], b.shape[1]], { transA: 1 });
     this.record([a, b], [y], ([dy], need) => {

@@ -16,8 +16,9 @@
  * input gradient and LoRA gradients. One layer's activations are alive at a time.
  */
 import { LORA_MODULES, peftKey } from "./adapter-io.ts";
-import type { LlamaConfig } from "./checkpoint.ts";
+import type { LlamaConfig, WeightStorage } from "./checkpoint.ts";
 import { type Dim, Graph, type T } from "./graph.ts";
+import { elemType } from "./onnx.ts";
 
 export const LORA_TARGETS = Object.keys(LORA_MODULES);
 
@@ -38,6 +39,12 @@ export interface GraphSpec {
   trainable?: "lora" | "all" | "none";
   /** Loss graph only: recompute each layer in the backward pass instead of keeping its activations. */
   checkpoint?: boolean;
+  /**
+   * float16: frozen weight matrices are half initializers, cast to `float` right before each use
+   * (compute, backward and LoRA stay in `float`; norm vectors stay float32). Ignored when every
+   * weight is trainable.
+   */
+  storage?: WeightStorage;
 }
 
 /** Module path of a target inside a layer: self_attn.q_proj, mlp.gate_proj … */
@@ -98,7 +105,11 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
   const param = (name: string, shape: Dim[], train: boolean, external = false): T => {
     let t = params.get(name);
     if (!t) {
-      if (external) {
+      if (external && half(shape as number[])) {
+        // Overridable: ORT then cannot constant-fold Cast(W) into a resident fp32 copy of W.
+        t = g.external(name, shape as number[], { dtype: "float16", overridable: true });
+        frozen.push(name);
+      } else if (external) {
         t = g.external(name, shape as number[]);
         frozen.push(name);
       } else {
@@ -112,6 +123,10 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
   // Frozen weights are initializers (supplied as external data); trainable ones are inputs.
   const w = (name: string, shape: number[]): T =>
     trainMode === "all" ? param(name, shape, true) : param(name, shape, false, true);
+  const half = (shape: number[]) => spec.storage === "float16" && trainMode !== "all" && shape.length === 2;
+  /** x·Wᵀ, upcasting a half weight at each use. */
+  const dense = (x: T, weight: T) =>
+    weight.dtype === "float16" ? g.linearCast(x, weight) : g.linear(x, weight);
 
   const ids = g.input("input_ids", ["B", S], { dtype: "int64" });
   // cos/sin of the rotary embedding per row and position, [B, S, hd] (computed in TypeScript).
@@ -129,7 +144,7 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
 
   const lin = (x: T, layer: number, target: string): T => {
     const { inF, outF } = targetShape(c, target);
-    const y = g.linear(x, w(`model.layers.${layer}.${modulePath(target)}.weight`, [outF, inF]));
+    const y = dense(x, w(`model.layers.${layer}.${modulePath(target)}.weight`, [outF, inF]));
     const lora = spec.lora;
     if (!lora || !lora.targets.includes(target)) return y;
     const train = trainMode === "lora";
@@ -142,7 +157,10 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
   const rope = (x: T): T => g.add(g.mul(x, cos4), g.mul(g.rotateHalf(x), sin4));
 
   const flatIds = g.raw("Reshape", [ids, g.const([-1], "int64")], "int64", [N]);
-  const h0 = g.gather(w("model.embed_tokens.weight", [c.vocabSize, H]), flatIds); // [N, H]
+  const table = w("model.embed_tokens.weight", [c.vocabSize, H]);
+  const rows = g.gather(table, flatIds); // [N, H]
+  const h0 =
+    table.dtype === g.float ? rows : g.raw("Cast", [rows], g.float, [N, H], { to: elemType(g.float) });
   const embedEnd = g.tapeMark();
   const presents: [T, T][] = [];
 
@@ -176,7 +194,7 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
 
   const head = c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
   const logitsOf = (hidden: T) =>
-    g.linear(rmsNorm(hidden, w("model.norm.weight", [H])), w(head, [c.vocabSize, H]));
+    dense(rmsNorm(hidden, w("model.norm.weight", [H])), w(head, [c.vocabSize, H]));
 
   const gradOut = (t: T, gr: T) => g.output(gr, `grad:${t.name}`);
   if (spec.kind === "loss" && spec.checkpoint) {

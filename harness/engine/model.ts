@@ -7,7 +7,14 @@
  */
 import { join } from "node:path";
 import type ort from "onnxruntime-node";
-import type { LlamaConfig } from "./checkpoint.ts";
+import {
+  type Checkpoint,
+  defaultStorage,
+  type LlamaConfig,
+  loadLlamaCheckpoint,
+  type WeightStorage,
+} from "./checkpoint.ts";
+import { f32ToF16 } from "./dtype.ts";
 import { type BuiltGraph, buildLlamaGraph, dropoutKey, type GraphSpec, type LoraGraphSpec } from "./llama.ts";
 import { ropeInvFreq } from "./rope.ts";
 import {
@@ -41,6 +48,11 @@ export interface ModelOptions {
   oneSession?: boolean;
   /** Profile every session into this directory (files named by graph kind); see placement.ts. */
   profileDir?: string;
+  /**
+   * float16 storage (Checkpoint.half, or halfStorage()): weight matrices as IEEE half bits, the
+   * sessions' initializers; `weights` then holds only the norm vectors.
+   */
+  half?: Map<string, Uint16Array>;
 }
 
 /** One training micro-batch: token rows (any lengths) and HF labels (-100 = no loss) of the same lengths. */
@@ -73,7 +85,13 @@ export class LlamaModel {
   ) {
     const first = weights.values().next().value;
     this.float = first instanceof Float64Array ? "float64" : "float32";
+    this.storage = opts.half?.size ? "float16" : "float32";
+    if (this.storage === "float16" && this.float === "float64")
+      throw new Error("model: float16 storage needs float32 weights (float64 graphs are for checks)");
   }
+
+  /** How the weight matrices are held: float32, or float16 cast up inside the graphs. */
+  readonly storage: WeightStorage;
 
   private session(spec: Omit<GraphSpec, "config" | "float">) {
     const key = JSON.stringify(spec);
@@ -90,7 +108,9 @@ export class LlamaModel {
     // (which are fed the weights instead) retire every snapshot before each step.
     if (spec.trainable === "all") await this.releaseWhere((k) => !k.includes('"trainable":"all"'));
     else if (this.opts.oneSession) await this.release();
-    const graph = buildLlamaGraph({ ...spec, config: this.config, float: this.float });
+    if (spec.trainable === "all" && this.storage === "float16")
+      throw new Error("model: full fine-tuning updates float32 weights; load them with float32 storage");
+    const graph = buildLlamaGraph({ ...spec, config: this.config, float: this.float, storage: this.storage });
     const session = await Session.create(graph.bytes, {
       ...this.opts,
       float64: this.float === "float64",
@@ -103,6 +123,8 @@ export class LlamaModel {
 
   /** A byte view of a weight in the graph's float type (converted once and kept if it differs). */
   private bytesOf(name: string): Uint8Array {
+    const h = this.opts.half?.get(name);
+    if (h) return new Uint8Array(h.buffer, h.byteOffset, h.byteLength);
     let x = this.converted.get(name);
     if (!x) {
       const wv = this.weights.get(name);
@@ -391,7 +413,8 @@ export class LlamaModel {
     for (const s of this.sessions.values()) {
       const open = await s;
       if (open.kind !== kind) continue;
-      for (const [name, bytes] of open.session.lastFeedBytes) if (this.weights.has(name)) n += bytes;
+      for (const [name, bytes] of open.session.lastFeedBytes)
+        if (this.weights.has(name) || this.opts.half?.has(name)) n += bytes;
     }
     return n;
   }
@@ -420,4 +443,41 @@ export function inFeatures(c: LlamaConfig, target: string): number {
   if (target === "o_proj") return c.numHeads * c.headDim;
   if (target === "down_proj") return c.intermediateSize;
   return c.hiddenSize;
+}
+
+/**
+ * float16 storage for weights already in memory (random weights, tests): matrices become half bits
+ * one tensor at a time, norm vectors stay. Drop the input map afterwards, or both copies stay alive.
+ */
+export function halfStorage(weights: Map<string, FArr>): {
+  weights: Map<string, Float32Array>;
+  half: Map<string, Uint16Array>;
+} {
+  const full = new Map<string, Float32Array>();
+  const half = new Map<string, Uint16Array>();
+  const done = new Map<FArr, Uint16Array>(); // tied embeddings: one array under two names
+  for (const [name, x] of weights) {
+    const f32 = x instanceof Float32Array ? x : Float32Array.from(x);
+    if (name.endsWith("norm.weight")) full.set(name, f32);
+    else {
+      const h = done.get(x) ?? f32ToF16(f32);
+      done.set(x, h);
+      half.set(name, h);
+    }
+  }
+  return { weights: full, half };
+}
+
+/**
+ * Load a checkpoint into a model with the device's weight storage (float16 on CUDA, read tensor by
+ * tensor so no float32 copy exists; float32 elsewhere) unless `storage` says otherwise.
+ */
+export function openLlama(
+  dir: string,
+  opts: ModelOptions & { storage?: WeightStorage } = {},
+): { checkpoint: Checkpoint; model: LlamaModel } {
+  const { storage, ...rest } = opts;
+  const checkpoint = loadLlamaCheckpoint(dir, { storage: storage ?? defaultStorage(opts.device) });
+  const model = new LlamaModel(checkpoint.config, checkpoint.weights, { ...rest, half: checkpoint.half });
+  return { checkpoint, model };
 }

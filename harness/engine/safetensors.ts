@@ -22,7 +22,7 @@ import {
 } from "node:fs";
 import { dirname } from "node:path";
 import { fsError, UserError } from "../errors.ts";
-import { bf16ToF32, f16ToF32 } from "./dtype.ts";
+import { bf16ToF32, f16ToF32, f32ToF16 } from "./dtype.ts";
 
 export type StDtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
 
@@ -70,6 +70,8 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
   /** F32 as is; F16/BF16/F64 converted. Integer tensors are an error. */
   readF32(name: string): Float32Array;
+  /** IEEE half bits: F16 as is; BF16/F32/F64 rounded to nearest even, one tensor at a time. */
+  readF16(name: string): Uint16Array;
   readF64(name: string): Float64Array;
   readRaw(name: string): Uint8Array;
   close(): void;
@@ -291,6 +293,11 @@ export function openSafetensors(path: string): SafetensorsFile {
     const u16 = new Uint16Array(raw.buffer, 0, raw.byteLength / 2);
     return dtype === "F16" ? f16ToF32(u16) : bf16ToF32(u16);
   };
+  const readF16 = (name: string): Uint16Array => {
+    if (info(name).dtype !== "F16") return f32ToF16(readF32(name));
+    const raw = readRaw(name);
+    return new Uint16Array(raw.buffer, 0, raw.byteLength / 2);
+  };
   const readF64 = (name: string): Float64Array => {
     const { dtype } = info(name);
     if (dtype !== "F64") return Float64Array.from(readF32(name));
@@ -303,6 +310,7 @@ export function openSafetensors(path: string): SafetensorsFile {
     metadata: header.metadata,
     readRaw,
     readF32,
+    readF16,
     readF64,
     close() {
       if (open) closeSync(fd);

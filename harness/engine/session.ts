@@ -122,7 +122,13 @@ export class Session {
       externalData: opts.externalData,
       // MLAS would prepack constant Gemm/MatMul weights into packed copies: at TinyLlama's shapes that
       // tripled session creation (46 s vs 16 s) and bought nothing measurable.
-      extra: { session: { disable_prepacking: "1" } },
+      // Common-subexpression elimination would merge what the graphs compute twice on purpose: the
+      // forward and backward upcasts of an fp16 weight (one fp32 copy alive in between) and, with
+      // recomputation, a layer's forward pass.
+      extra: {
+        session: { disable_prepacking: "1" },
+        optimization: { disable_specified_optimizers: "CommonSubexpressionElimination" },
+      },
       executionProviders: providers(device),
       preferredOutputLocation: device === "webgpu" ? opts.outputLocation : undefined,
       ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
