@@ -26,6 +26,7 @@ import {
   type StTensorInput,
   writeSafetensors,
 } from "./safetensors.ts";
+import { readHalf, storedHalf, type WeightStorage } from "./storage.ts";
 
 export interface LlamaConfig {
   modelType: "llama";
@@ -45,14 +46,6 @@ export interface LlamaConfig {
   torchDtype?: string;
   /** RoPE frequency scaling (`rope_scaling` in transformers 4, inside `rope_parameters` in 5). */
   ropeScaling: RopeScaling | null;
-}
-
-/** How a loaded model keeps its weight matrices: float32, or IEEE half (cast to fp32 in the graph). */
-export type WeightStorage = "float32" | "float16";
-
-/** fp16 on CUDA (the T4 has no bf16, and half the bytes to upload and hold); fp32, the reference, elsewhere. */
-export function defaultStorage(device: string | undefined): WeightStorage {
-  return device === "cuda" ? "float16" : "float32";
 }
 
 export interface Checkpoint {
@@ -342,7 +335,7 @@ export function loadLlamaCheckpoint(dir: string, opts: { storage?: WeightStorage
           f.path,
         );
       }
-      if (opts.storage === "float16" && shape.length === 2) half.set(name, halfOf(f, name));
+      if (opts.storage === "float16" && storedHalf(shape)) half.set(name, readHalf(f, name));
       else weights.set(name, f.readF32(name));
       shapes.set(name, shape);
       dtypes.add(info.dtype);
@@ -357,20 +350,6 @@ export function loadLlamaCheckpoint(dir: string, opts: { storage?: WeightStorage
   } finally {
     for (const f of open.values()) f.close();
   }
-}
-
-/** A tensor as half bits; a value beyond float16's range (±65504) would become ±inf, so it is refused. */
-function halfOf(f: SafetensorsFile, name: string): Uint16Array {
-  const h = f.readF16(name);
-  for (let i = 0; i < h.length; i++) {
-    if ((h[i] & 0x7c00) === 0x7c00) {
-      throw new UserError(
-        `tensor ${JSON.stringify(name)} has a value float16 cannot hold (beyond ±65504 or not finite); use float32 storage`,
-        f.path,
-      );
-    }
-  }
-  return h;
 }
 
 // ---------------------------------------------------------------------------------------------

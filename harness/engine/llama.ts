@@ -16,9 +16,10 @@
  * input gradient and LoRA gradients. One layer's activations are alive at a time.
  */
 import { LORA_MODULES, peftKey } from "./adapter-io.ts";
-import type { LlamaConfig, WeightStorage } from "./checkpoint.ts";
+import type { LlamaConfig } from "./checkpoint.ts";
 import { type Dim, Graph, type T } from "./graph.ts";
 import { elemType } from "./onnx.ts";
+import { storedHalf, type WeightStorage } from "./storage.ts";
 
 export const LORA_TARGETS = Object.keys(LORA_MODULES);
 
@@ -123,7 +124,7 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
   // Frozen weights are initializers (supplied as external data); trainable ones are inputs.
   const w = (name: string, shape: number[]): T =>
     trainMode === "all" ? param(name, shape, true) : param(name, shape, false, true);
-  const half = (shape: number[]) => spec.storage === "float16" && trainMode !== "all" && shape.length === 2;
+  const half = (shape: number[]) => spec.storage === "float16" && trainMode !== "all" && storedHalf(shape);
   /** x·Wᵀ, upcasting a half weight at each use. */
   const dense = (x: T, weight: T) =>
     weight.dtype === "float16" ? g.linearCast(x, weight) : g.linear(x, weight);

@@ -1,21 +1,14 @@
 /**
  * A loaded Llama with its sessions: hands the weights to the graphs from llama.ts and feeds rotary
  * tables, attention biases and LoRA tensors. Frozen weights enter each session once, at creation, as
- * in-memory external data viewing the same Float32Arrays; no run() carries them. onnxruntime-node 1.30
- * keeps its own copy per session (measured on CPU too), hence `oneSession`. Only full fine-tuning
- * feeds the weights on every run.
+ * in-memory external data viewing the arrays we hold; no run() carries them. onnxruntime-node 1.30
+ * keeps its own copy per session (measured on CPU too), hence `oneSession` (sessions.ts). Only full
+ * fine-tuning feeds the weights on every run.
  */
 import { join } from "node:path";
 import type ort from "onnxruntime-node";
-import {
-  type Checkpoint,
-  defaultStorage,
-  type LlamaConfig,
-  loadLlamaCheckpoint,
-  type WeightStorage,
-} from "./checkpoint.ts";
-import { f32ToF16 } from "./dtype.ts";
-import { type BuiltGraph, buildLlamaGraph, dropoutKey, type GraphSpec, type LoraGraphSpec } from "./llama.ts";
+import { type Checkpoint, type LlamaConfig, loadLlamaCheckpoint } from "./checkpoint.ts";
+import { buildLlamaGraph, dropoutKey, type LoraGraphSpec } from "./llama.ts";
 import { ropeInvFreq } from "./rope.ts";
 import {
   type Device,
@@ -26,6 +19,8 @@ import {
   Session,
   type Transfer,
 } from "./session.ts";
+import { type GraphKind, type PooledSession, SessionPool, type SessionSpec } from "./sessions.ts";
+import { defaultStorage, type WeightStorage } from "./storage.ts";
 
 export type FArr = Float32Array | Float64Array;
 
@@ -63,14 +58,8 @@ export interface LossBatch {
   normaliser?: number;
 }
 
-interface OpenSession {
-  session: Session;
-  graph: BuiltGraph;
-  kind: GraphSpec["kind"];
-}
-
 export class LlamaModel {
-  private sessions = new Map<string, Promise<OpenSession>>();
+  private readonly pool: SessionPool;
   /** Weights converted to the graph's float type; they back live sessions, so they stay referenced. */
   private converted = new Map<string, FArr>();
   readonly float: "float32" | "float64";
@@ -88,26 +77,17 @@ export class LlamaModel {
     this.storage = opts.half?.size ? "float16" : "float32";
     if (this.storage === "float16" && this.float === "float64")
       throw new Error("model: float16 storage needs float32 weights (float64 graphs are for checks)");
+    this.pool = new SessionPool((spec) => this.open(spec), opts.oneSession);
   }
 
   /** How the weight matrices are held: float32, or float16 cast up inside the graphs. */
   readonly storage: WeightStorage;
 
-  private session(spec: Omit<GraphSpec, "config" | "float">) {
-    const key = JSON.stringify(spec);
-    let s = this.sessions.get(key);
-    if (!s) {
-      s = this.open(spec);
-      this.sessions.set(key, s);
-    }
-    return s;
+  private session(spec: SessionSpec): Promise<PooledSession> {
+    return this.pool.get(spec);
   }
 
-  private async open(spec: Omit<GraphSpec, "config" | "float">): Promise<OpenSession> {
-    // Sessions hold a snapshot of the frozen weights: full fine-tuning changes them, so its sessions
-    // (which are fed the weights instead) retire every snapshot before each step.
-    if (spec.trainable === "all") await this.releaseWhere((k) => !k.includes('"trainable":"all"'));
-    else if (this.opts.oneSession) await this.release();
+  private async open(spec: SessionSpec): Promise<PooledSession> {
     if (spec.trainable === "all" && this.storage === "float16")
       throw new Error("model: full fine-tuning updates float32 weights; load them with float32 storage");
     const graph = buildLlamaGraph({ ...spec, config: this.config, float: this.float, storage: this.storage });
@@ -384,44 +364,34 @@ export class LlamaModel {
 
   /** Write the profiles of every session so far (models created with profileDir). */
   async endProfiling(): Promise<void> {
-    for (const s of this.sessions.values()) (await s).session.endProfiling();
+    for (const s of await this.pool.live()) s.session.endProfiling();
   }
 
   /**
    * Release sessions (all, or those of one graph kind: "loss" before decoding, …) and their memory.
    * The next call that needs one creates it again.
    */
-  async release(kind?: GraphSpec["kind"]): Promise<void> {
-    await this.releaseWhere((_, k) => kind === undefined || k === kind);
-  }
-
-  private async releaseWhere(pick: (key: string, kind: GraphSpec["kind"]) => boolean): Promise<void> {
-    for (const [key, s] of [...this.sessions]) {
-      const open = await s;
-      if (!pick(key, open.kind)) continue;
-      this.sessions.delete(key);
-      await open.session.release();
-    }
+  async release(kind?: GraphKind): Promise<void> {
+    await this.pool.release(kind);
   }
 
   /**
    * Checkpoint-weight bytes that the latest run of a `kind` session received as feeds (read from what
    * Session.run turned into tensors). 0 when the weights live in the session.
    */
-  async weightBytesFed(kind: GraphSpec["kind"]): Promise<number> {
+  async weightBytesFed(kind: GraphKind): Promise<number> {
     let n = 0;
-    for (const s of this.sessions.values()) {
-      const open = await s;
-      if (open.kind !== kind) continue;
-      for (const [name, bytes] of open.session.lastFeedBytes)
+    for (const s of await this.pool.live()) {
+      if (s.kind !== kind) continue;
+      for (const [name, bytes] of s.session.lastFeedBytes)
         if (this.weights.has(name) || this.opts.half?.has(name)) n += bytes;
     }
     return n;
   }
 
   /** Graph kinds of the live sessions, one entry per session. */
-  async liveSessions(): Promise<GraphSpec["kind"][]> {
-    return Promise.all([...this.sessions.values()].map(async (s) => (await s).kind));
+  async liveSessions(): Promise<GraphKind[]> {
+    return (await this.pool.live()).map((s) => s.kind);
   }
 }
 
@@ -443,29 +413,6 @@ export function inFeatures(c: LlamaConfig, target: string): number {
   if (target === "o_proj") return c.numHeads * c.headDim;
   if (target === "down_proj") return c.intermediateSize;
   return c.hiddenSize;
-}
-
-/**
- * float16 storage for weights already in memory (random weights, tests): matrices become half bits
- * one tensor at a time, norm vectors stay. Drop the input map afterwards, or both copies stay alive.
- */
-export function halfStorage(weights: Map<string, FArr>): {
-  weights: Map<string, Float32Array>;
-  half: Map<string, Uint16Array>;
-} {
-  const full = new Map<string, Float32Array>();
-  const half = new Map<string, Uint16Array>();
-  const done = new Map<FArr, Uint16Array>(); // tied embeddings: one array under two names
-  for (const [name, x] of weights) {
-    const f32 = x instanceof Float32Array ? x : Float32Array.from(x);
-    if (name.endsWith("norm.weight")) full.set(name, f32);
-    else {
-      const h = done.get(x) ?? f32ToF16(f32);
-      done.set(x, h);
-      half.set(name, h);
-    }
-  }
-  return { weights: full, half };
 }
 
 /**

@@ -1,12 +1,12 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  defaultStorage,
   loadLlamaCheckpoint,
   randomLlamaWeights,
   saveLlamaCheckpoint,
 } from "../../harness/engine/checkpoint.ts";
 import { f32ToF16 } from "../../harness/engine/dtype.ts";
+import { defaultStorage } from "../../harness/engine/storage.ts";
 import { UserError } from "../../harness/errors.ts";
 import { tempDir } from "../cli-helpers.ts";
 import { tinyConfig } from "./tiny.ts";

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { randomLlamaWeights } from "../../harness/engine/checkpoint.ts";
 import { f16ToF32 } from "../../harness/engine/dtype.ts";
-import { type FArr, halfStorage, LlamaModel } from "../../harness/engine/model.ts";
+import { type FArr, LlamaModel } from "../../harness/engine/model.ts";
+import { halfStorage } from "../../harness/engine/storage.ts";
 import { randomLora, tinyConfig } from "./tiny.ts";
 
 const c = tinyConfig();
