@@ -196,6 +196,13 @@ describe("graph ops: forward and VJP against float64 references", () => {
       (g, [x, w]) => g.linear(x, w),
       ([x, w]) => nd.matmul(x, nd.transpose(w, [1, 0])),
     );
+    // A stored-narrow frozen weight, upcast at each use (here float64 to float64: the rule is what counts).
+    await checkOp(
+      "linearCast",
+      [{ shape: [3, 4] }, { shape: [5, 4], frozen: true }],
+      (g, [x, w]) => g.linearCast(x, w),
+      ([x, w]) => nd.matmul(x, nd.transpose(w, [1, 0])),
+    );
   });
 
   it("layout", async () => {
