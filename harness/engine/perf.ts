@@ -9,6 +9,7 @@ import type { LlamaConfig } from "./checkpoint.ts";
 import { Graph } from "./graph.ts";
 import { initLora } from "./lora.ts";
 import { type FArr, LlamaModel } from "./model.ts";
+import { type StudyStepOptions, studyStepPerf } from "./perf-study.ts";
 import { type Device, resolveThreads, Session } from "./session.ts";
 
 export const TINYLLAMA_SHAPES: LlamaConfig = {
@@ -45,6 +46,8 @@ export interface PerfOptions {
   trainSteps: number;
   decodeSteps: number;
   decodeBatch: number;
+  /** The study's training step at its own shapes (see perf-study.ts); measured first. */
+  study?: Omit<StudyStepOptions, "log">;
   /** Intra-op threads for the model and the yardsticks alike (default: resolveThreads()). */
   threads?: number;
   device?: Device;
@@ -163,13 +166,15 @@ export async function enginePerf(o: PerfOptions) {
   const log = o.log ?? (() => {});
   const c = o.config;
   const threads = resolveThreads(o.threads);
-  log(`measuring the fp32 MatMul rate (512×2048×2048, ${threads} threads, warm)…`);
-  const mm = await matmulGflops({ threads, device: o.device });
-  const bw = await readBandwidth({ threads, device: o.device });
   log(`building random weights with ${c.numLayers} layers, hidden ${c.hiddenSize}…`);
   const weights = fastWeights(c);
   const weightsBytes = [...weights.values()].reduce((n, w) => n + w.byteLength, 0);
   const model = new LlamaModel(c, weights as Map<string, FArr>, { threads, device: o.device });
+  // First, while the process's peak RSS is still the study step's own.
+  const studyStep = o.study ? await studyStepPerf(model, { ...o.study, log }) : undefined;
+  log(`measuring the fp32 MatMul rate (512×2048×2048, ${threads} threads, warm)…`);
+  const mm = await matmulGflops({ threads, device: o.device });
+  const bw = await readBandwidth({ threads, device: o.device });
   const T = o.seqLen;
   const ids = Array.from({ length: T }, (_, t) => 1 + ((t * 7919) % (c.vocabSize - 1)));
   const { body, head } = perTokenFlops(c);
@@ -192,6 +197,12 @@ export async function enginePerf(o: PerfOptions) {
   }
   const trainS = (performance.now() - t0) / 1000 / o.trainSteps;
   const trainFed = await model.weightBytesFed("loss");
+  await model.release("loss");
+  log(`the same step with each layer recomputed in the backward pass…`);
+  await model.lossAndGrads(batch, { lora, checkpointing: true });
+  const r0 = performance.now();
+  for (let i = 0; i < o.trainSteps; i++) await model.lossAndGrads(batch, { lora, checkpointing: true });
+  const recomputeS = (performance.now() - r0) / 1000 / o.trainSteps;
   await model.release("loss");
   // Frozen weights need activation gradients but no weight gradients: forward + one backward product.
   const trainFlops = 2 * (body * T + head * (T - 1) + attnFwd);
@@ -249,6 +260,11 @@ export async function enginePerf(o: PerfOptions) {
       gflops: round(trainGflops),
       mfu: round(trainGflops / mm, 3),
       weight_bytes_fed_per_run: trainFed,
+      recompute: {
+        seconds_per_step: round(recomputeS),
+        tokens_per_s: round(T / recomputeS),
+        mfu: round(trainFlops / recomputeS / 1e9 / mm, 3),
+      },
       flops_note:
         "2×(weight matmuls + head + attention matmuls): forward plus the activation-gradient backward; frozen weights get no weight-gradient product",
     },
@@ -261,6 +277,7 @@ export async function enginePerf(o: PerfOptions) {
       bandwidth_fraction: round(decode1 / streamBound, 3),
       weight_bytes_fed_per_run: decodeFed,
     },
+    ...(studyStep ? { study_step: studyStep } : {}),
     machine: {
       cpu: os.cpus()[0]?.model ?? "unknown",
       cores: os.cpus().length,

@@ -1,7 +1,10 @@
+import { defaultBudget, parseBytes } from "../../engine/memory.ts";
 import { enginePerf, QUICK_SHAPES, TINYLLAMA_SHAPES } from "../../engine/perf.ts";
 import { parseDevice } from "../../engine/session.ts";
+import { UserError } from "../../errors.ts";
 import { writeFileAtomic } from "../../fsutil.ts";
 import { rougePerf } from "../../metrics/perf.ts";
+import { loadConfig } from "../../study/config.ts";
 import { DEVICE_FLAG, defineCommand } from "../command.ts";
 
 export default defineCommand({
@@ -12,13 +15,34 @@ export default defineCommand({
   flags: {
     quick: { type: "boolean", help: "small shapes (4 layers, hidden 512): a smoke run" },
     out: { type: "string", arg: "FILE", help: "where to write the figures (default reports/perf.json)" },
+    "memory-budget": {
+      type: "string",
+      arg: "SIZE",
+      help: "budget the study step is planned for, e.g. 15GiB (default: 15 GiB on a GPU, 80% of RAM on the CPU)",
+    },
     ...DEVICE_FLAG,
   },
   async run({ values }) {
     const quick = values.quick ?? false;
     const out = values.out ?? "reports/perf.json";
     const log = (m: string) => process.stderr.write(`${m}\n`);
+    const device = parseDevice(values.device);
+    const budgetText = values["memory-budget"];
+    const budgetBytes = budgetText === undefined ? defaultBudget(device) : parseBytes(budgetText);
+    if (budgetBytes === undefined)
+      throw new UserError(`--memory-budget: "${budgetText}" is not a size (e.g. 15GiB)`);
+    // The study step runs at the tinyllama profile's own training shapes.
+    const profile = (await loadConfig()).config.profiles.tinyllama;
+    if (!profile) throw new UserError("bench.config.ts has no tinyllama profile to take the study step's shapes from");
+    const study = {
+      batch: quick ? 2 : profile.training.batchSize,
+      promptTokens: quick ? 96 : profile.prompt.articleTokenBudget,
+      targetTokens: quick ? 32 : profile.prompt.maxTargetTokens,
+      dropout: profile.lora.dropout,
+      budgetBytes,
+    };
     const engine = await enginePerf({
+      study,
       config: quick ? QUICK_SHAPES : TINYLLAMA_SHAPES,
       seqLen: quick ? 128 : 512,
       trainSteps: quick ? 1 : 2,
