@@ -107,7 +107,7 @@ export function estimateTrainPeak(s: TrainShape): MemoryEstimate {
     activations,
     runtime: RUNTIME_BASE + ARENA_SLACK * activations,
   };
-  return { peakBytes: sum(parts), parts };
+  return { peakBytes: Math.ceil(sum(parts)), parts };
 }
 
 export interface DecodeShape {
@@ -136,7 +136,7 @@ export function estimateDecodePeak(s: DecodeShape): MemoryEstimate {
     logits: B * c.vocabSize * F32,
     runtime: RUNTIME_BASE + ARENA_SLACK * prefill,
   };
-  return { peakBytes: sum(parts), parts };
+  return { peakBytes: Math.ceil(sum(parts)), parts };
 }
 
 /** The default budget: 15 GiB on a GPU (a T4's usable memory), 80% of RAM on the CPU. */
