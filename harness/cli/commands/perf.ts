@@ -33,7 +33,8 @@ export default defineCommand({
       throw new UserError(`--memory-budget: "${budgetText}" is not a size (e.g. 15GiB)`);
     // The study step runs at the tinyllama profile's own training shapes.
     const profile = (await loadConfig()).config.profiles.tinyllama;
-    if (!profile) throw new UserError("bench.config.ts has no tinyllama profile to take the study step's shapes from");
+    if (!profile)
+      throw new UserError("bench.config.ts has no tinyllama profile to take the study step's shapes from");
     const study = {
       batch: quick ? 2 : profile.training.batchSize,
       promptTokens: quick ? 96 : profile.prompt.articleTokenBudget,
