@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ortVersion } from "../engine/session.ts";
+import { ortVersion, resolveThreads } from "../engine/session.ts";
 import { adapterLine, describeAdapter } from "../engine/webgpu.ts";
 import { mean } from "../metrics/aggregate.ts";
 import { continuationBias } from "../metrics/continuation.ts";
@@ -134,6 +134,14 @@ export function buildReport(run: StudyRun, claims: ClaimRecord[], totalS: number
   const mainTrain = ctx.trainSubset(p.data.trainN);
   const timings: Record<string, number> = {};
   for (const a of arms) timings[a.id] = round(run.spent.get(a.id) ?? 0);
+  const phases: NonNullable<Report["timings"]["phases"]> = {};
+  for (const a of arms) {
+    const ph = units.filter((u) => u.arm.id === a.id).map((u) => results.get(u.key)?.phases)[0];
+    if (!ph) continue;
+    const fig = (f: { seconds: number; peakRssBytes: number } | null) =>
+      f && { seconds: round(f.seconds), peak_rss_bytes: f.peakRssBytes };
+    phases[a.id] = { train: fig(ph.train), decode: fig(ph.decode) };
+  }
   return {
     schema_version: 1,
     profile: p.name,
@@ -154,6 +162,8 @@ export function buildReport(run: StudyRun, claims: ClaimRecord[], totalS: number
         gpu: gpuName(p.device),
       },
       device: p.device,
+      threads: resolveThreads(p.threads),
+      ...(ctx.memory ? { memory: ctx.memory } : {}),
       model: {
         id: ctx.modelId,
         revision: ctx.modelRevision,
@@ -192,7 +202,7 @@ export function buildReport(run: StudyRun, claims: ClaimRecord[], totalS: number
     },
     arms,
     claims: claimList,
-    timings: { total_s: round(totalS), arms: timings },
+    timings: { total_s: round(totalS), arms: timings, phases },
   };
 }
 

@@ -46,6 +46,11 @@ export interface Provenance {
   prompt: PromptInfo;
   rouge: RougeInfo;
   config: BenchConfigRecord;
+  /**
+   * onnxruntime intra-op threads of every session (--threads, LORA_BENCH_THREADS, else every core).
+   */
+  threads?: number;
+  memory?: MemoryPlanInfo;
 }
 export interface GitInfo {
   /**
@@ -165,6 +170,23 @@ export interface RougeInfo {
  */
 export interface BenchConfigRecord {
   [k: string]: unknown;
+}
+/**
+ * The memory plan the run obeyed (lora-bench plan --json shows the same block): the budget, the training micro-batch, accumulation and recomputation, the decode batch, and their estimated peaks.
+ */
+export interface MemoryPlanInfo {
+  device: string;
+  budget_bytes: number;
+  train: {
+    micro_batch: number;
+    grad_accum: number;
+    checkpointing: boolean;
+    peak_bytes: number;
+  };
+  decode: {
+    batch: number;
+    peak_bytes: number;
+  };
 }
 /**
  * One configuration evaluated over seeds.
@@ -358,4 +380,27 @@ export interface Timings {
   arms: {
     [k: string]: number;
   };
+  /**
+   * Per arm, the run's two phases as the process that computed the arm measured them: training every unit of the arm, then decoding every unit (one weight-holding session at a time). Absent for arms served from cache by an older version.
+   */
+  phases?: {
+    [k: string]: ArmPhases;
+  };
+}
+export interface ArmPhases {
+  /**
+   * Training phase; null for the base arm.
+   */
+  train: Phase | null;
+  decode: Phase | null;
+}
+export interface Phase {
+  /**
+   * Wall time of the phase.
+   */
+  seconds: number;
+  /**
+   * Peak resident memory of the process during the phase (Linux: its own high-water mark, reset at the phase start).
+   */
+  peak_rss_bytes: number;
 }

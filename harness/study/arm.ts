@@ -38,7 +38,9 @@ export async function generatePredictions(
   lora: LoraTensors | undefined,
   onProgress: (p: ArmProgress) => void,
 ): Promise<{ texts: string[]; tokens: number[] }> {
-  const { batchSize, maxNewTokens } = ctx.profile.decoding;
+  const { maxNewTokens } = ctx.profile.decoding;
+  // The memory plan may decode fewer prompts at once than the profile asks, never more.
+  const batchSize = ctx.memory?.decode.batch ?? ctx.profile.decoding.batchSize;
   const prompts = ctx.evalPrompts.map((p) => p.promptIds);
   const eos = ctx.modelConfig.eosTokenId;
   const eosIds = eos === undefined ? [ctx.tok.eosId] : Array.isArray(eos) ? eos : [eos];
@@ -79,13 +81,18 @@ export function scorePredictions(ctx: StudyContext, predictions: string[]): Reco
   return scores;
 }
 
-export async function runUnit(
-  ctx: StudyContext,
-  model: LlamaModel,
-  unit: Unit,
-  onProgress: (p: ArmProgress) => void,
-): Promise<{ result: UnitResult; adapter?: (dir: string) => void }> {
-  const base = {
+/** What training left for the decode phase: the adapter (LoRA arms), its record, or a failed result. */
+export interface TrainedUnit {
+  unit: Unit;
+  lora?: LoraTensors;
+  train: TrainRecord | null;
+  adapter?: (dir: string) => void;
+  /** Set when training diverged: the unit's final result, with nothing to decode. */
+  failed?: UnitResult;
+}
+
+function resultBase(ctx: StudyContext, unit: Unit) {
+  return {
     key: unit.key,
     armId: unit.arm.id,
     seed: unit.seed,
@@ -94,86 +101,113 @@ export async function runUnit(
     ...ctx.runtime,
     modelSha: ctx.modelSha,
   };
-  let lora: LoraTensors | undefined;
-  let trainRec: TrainRecord | null = null;
-  let adapter: ((dir: string) => void) | undefined;
-  if (unit.arm.kind === "lora") {
-    const settings = loraSettings(ctx, unit);
-    lora = initLora(ctx.modelConfig, settings, unit.seed);
-    const t = ctx.profile.training;
-    try {
-      const res = await train(
-        model,
-        ctx.trainingExamples(unit.arm.trainN),
-        {
-          epochs: t.epochs,
-          lr: t.lr,
-          batchSize: t.batchSize,
-          gradAccum: t.gradAccum,
-          weightDecay: t.weightDecay,
-          warmupRatio: t.warmupRatio,
-          maxGradNorm: t.maxGradNorm,
-          seed: unit.seed,
-          dropout: settings.dropout,
-          onStep: (s) =>
-            onProgress({
-              phase: "train",
-              done: s.step,
-              total: s.totalSteps,
-              loss: s.loss,
-              tokensPerS: s.tokensPerS,
-              etaS: s.etaS,
-            }),
-        },
-        lora,
-      );
-      trainRec = {
-        steps: res.steps,
-        finalLoss: res.curve.at(-1)?.loss ?? Number.NaN,
-        seconds: res.seconds,
-        curve: res.curve,
-      };
-    } catch (err) {
-      if (!(err instanceof TrainingDiverged)) throw err;
-      return {
-        result: {
-          ...base,
-          status: "failed",
-          error: { step: err.step, reason: err.reason },
-          predictions: [],
-          outputTokens: [],
-          scores: null,
-          train: null,
-          evalSeconds: 0,
-          finishedAt: new Date().toISOString(),
-        },
-      };
-    }
-    const shapes = new Map(loraShapes(ctx.modelConfig, settings).map(({ key, shape }) => [key, shape]));
-    const tensors = lora.tensors as Map<string, Float32Array>;
-    adapter = (dir) =>
-      saveAdapter(
-        `${dir}/adapter`,
-        { ...settings, bias: "none", fanInFanOut: false },
-        tensors,
-        shapes,
-        ctx.modelId,
-      );
+}
+
+/** The training phase of one unit (nothing for the base arm). */
+export async function trainUnit(
+  ctx: StudyContext,
+  model: LlamaModel,
+  unit: Unit,
+  onProgress: (p: ArmProgress) => void,
+): Promise<TrainedUnit> {
+  if (unit.arm.kind !== "lora") return { unit, train: null };
+  const settings = loraSettings(ctx, unit);
+  const lora = initLora(ctx.modelConfig, settings, unit.seed);
+  const t = ctx.profile.training;
+  let trainRec: TrainRecord;
+  try {
+    const res = await train(
+      model,
+      ctx.trainingExamples(unit.arm.trainN),
+      {
+        epochs: t.epochs,
+        lr: t.lr,
+        batchSize: t.batchSize,
+        gradAccum: t.gradAccum,
+        weightDecay: t.weightDecay,
+        warmupRatio: t.warmupRatio,
+        maxGradNorm: t.maxGradNorm,
+        seed: unit.seed,
+        dropout: settings.dropout,
+        ...ctx.trainMemory,
+        onStep: (s) =>
+          onProgress({
+            phase: "train",
+            done: s.step,
+            total: s.totalSteps,
+            loss: s.loss,
+            tokensPerS: s.tokensPerS,
+            etaS: s.etaS,
+          }),
+      },
+      lora,
+    );
+    trainRec = {
+      steps: res.steps,
+      finalLoss: res.curve.at(-1)?.loss ?? Number.NaN,
+      seconds: res.seconds,
+      curve: res.curve,
+    };
+  } catch (err) {
+    if (!(err instanceof TrainingDiverged)) throw err;
+    const failed: UnitResult = {
+      ...resultBase(ctx, unit),
+      status: "failed",
+      error: { step: err.step, reason: err.reason },
+      predictions: [],
+      outputTokens: [],
+      scores: null,
+      train: null,
+      evalSeconds: 0,
+      finishedAt: new Date().toISOString(),
+    };
+    return { unit, train: null, failed };
   }
+  const shapes = new Map(loraShapes(ctx.modelConfig, settings).map(({ key, shape }) => [key, shape]));
+  const tensors = lora.tensors as Map<string, Float32Array>;
+  const adapter = (dir: string) =>
+    saveAdapter(
+      `${dir}/adapter`,
+      { ...settings, bias: "none", fanInFanOut: false },
+      tensors,
+      shapes,
+      ctx.modelId,
+    );
+  return { unit, lora, train: trainRec, adapter };
+}
+
+/** The decoding phase of one trained (or base) unit: predictions, scores, the finished result. */
+export async function evaluateUnit(
+  ctx: StudyContext,
+  model: LlamaModel,
+  trained: TrainedUnit,
+  onProgress: (p: ArmProgress) => void,
+): Promise<{ result: UnitResult; adapter?: (dir: string) => void }> {
+  if (trained.failed) return { result: trained.failed };
   const t0 = performance.now();
-  const { texts, tokens } = await generatePredictions(ctx, model, lora, onProgress);
+  const { texts, tokens } = await generatePredictions(ctx, model, trained.lora, onProgress);
   return {
     result: {
-      ...base,
+      ...resultBase(ctx, trained.unit),
       status: "ok",
       error: null,
       predictions: texts,
       outputTokens: tokens,
       scores: scorePredictions(ctx, texts),
-      train: trainRec,
+      train: trained.train,
       evalSeconds: (performance.now() - t0) / 1000,
       finishedAt: new Date().toISOString(),
     },
-    adapter,
+    adapter: trained.adapter,
   };
+}
+
+/** Train, then decode, one unit (the runner does the two phases arm by arm instead). */
+export async function runUnit(
+  ctx: StudyContext,
+  model: LlamaModel,
+  unit: Unit,
+  onProgress: (p: ArmProgress) => void,
+): Promise<{ result: UnitResult; adapter?: (dir: string) => void }> {
+  return evaluateUnit(ctx, model, await trainUnit(ctx, model, unit, onProgress), onProgress);
 }

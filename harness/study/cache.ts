@@ -17,6 +17,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { processAlive, removeStaleTemps, writeFileAtomic } from "../fsutil.ts";
+import type { PhaseFigures } from "./phase.ts";
 
 export interface TrainRecord {
   steps: number;
@@ -46,6 +47,11 @@ export interface UnitResult {
   onnxruntime: string;
   modelSha: string;
   finishedAt: string;
+  /**
+   * The run's phases for this unit's arm: training every unit, then decoding every unit, each with
+   * its wall time and the process's peak RSS during it (null: no training phase, or an older entry).
+   */
+  phases?: { train: PhaseFigures | null; decode: PhaseFigures | null };
 }
 
 export function unitDir(cacheDir: string, key: string): string {

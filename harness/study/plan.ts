@@ -22,6 +22,7 @@ import { engineVersion, type RuntimeIdentity, runtimeIdentity } from "../engine/
 import { UserError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import type { ArmConfig, ProfileConfig } from "./config.ts";
+import { defaultBudget, type MemoryPlan, planMemory } from "./memory-plan.ts";
 
 export interface ResolvedArm {
   id: string;
@@ -102,6 +103,10 @@ export interface StudyContext {
   engine: string;
   /** Device, execution provider and onnxruntime version the units run on. */
   runtime: RuntimeIdentity;
+  /** How training bounds its activation memory (micro-batch rows, layer recomputation). */
+  trainMemory: { microBatch?: number; checkpointing?: boolean };
+  /** The memory plan (set by withMemoryPlan before the units are planned; their keys hold its choices). */
+  memory: MemoryPlan | null;
   trainSubset(n: number): Subset;
   trainingExamples(n: number): TrainExample[];
 }
@@ -220,8 +225,37 @@ export async function buildContext(
     arms: resolveArms(profile),
     engine: engineVersion(),
     runtime: runtimeIdentity(profile.device),
+    trainMemory: {},
+    memory: null,
     trainSubset,
     trainingExamples,
+  };
+}
+
+/**
+ * Plan the run's memory under `budget` bytes (default: the device's) from the longest training row of
+ * any arm and the longest evaluation prompt, and make training and decoding use the plan's choices.
+ */
+export function withMemoryPlan(ctx: StudyContext, budget?: number): StudyContext {
+  const p = ctx.profile;
+  const lens = ctx.arms
+    .filter((a) => a.kind === "lora")
+    .flatMap((a) => ctx.trainingExamples(a.trainN).map((e) => e.inputIds.length));
+  const memory = planMemory({
+    config: ctx.modelConfig,
+    device: p.device,
+    budget: budget ?? defaultBudget(p.device),
+    batchSize: p.training.batchSize,
+    gradAccum: p.training.gradAccum,
+    trainSeqLen: Math.max(1, ...lens),
+    decodeBatch: Math.min(p.decoding.batchSize, Math.max(1, ctx.evalPrompts.length)),
+    promptLen: Math.max(1, ...ctx.evalPrompts.map((q) => q.promptIds.length)),
+    newTokens: p.decoding.maxNewTokens,
+  });
+  return {
+    ...ctx,
+    memory,
+    trainMemory: { microBatch: memory.train.micro_batch, checkpointing: memory.train.checkpointing },
   };
 }
 
@@ -240,6 +274,12 @@ export function planUnits(ctx: StudyContext): Unit[] {
     engine: ctx.engine,
     // A result is only reused on the device, provider and onnxruntime that computed it.
     runtime: ctx.runtime,
+    // Micro-batching and batched decoding agree with the unsplit run to rounding, not bit for bit.
+    // (Recomputation is bit-identical, so it stays out of the key.)
+    batching: {
+      microBatch: ctx.trainMemory.microBatch ?? null,
+      decodeBatch: ctx.memory?.decode.batch ?? null,
+    },
     model: ctx.modelSha,
     eval: ctx.evalSubset.sha256,
     prompt: p.prompt,

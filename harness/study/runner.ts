@@ -9,11 +9,19 @@ import { countLoraParams } from "../engine/lora.ts";
 import { LlamaModel } from "../engine/model.ts";
 import type { Device } from "../engine/session.ts";
 import { continuationBias } from "../metrics/continuation.ts";
-import { type ArmProgress, runUnit, scorePredictions } from "./arm.ts";
+import { type ArmProgress, evaluateUnit, scorePredictions, type TrainedUnit, trainUnit } from "./arm.ts";
 import { readUnitResult, type UnitResult, unitDir, withCacheLock, writeUnitResult } from "./cache.ts";
 import { type BenchConfig, getProfile, loadConfig, type ProfileConfig } from "./config.ts";
 import { countAdapterParams, countCheckpointParams } from "./params.ts";
-import { buildContext, planUnits, resolveArms, type StudyContext, type Unit } from "./plan.ts";
+import { type PhaseFigures, phase } from "./phase.ts";
+import {
+  buildContext,
+  planUnits,
+  resolveArms,
+  type StudyContext,
+  type Unit,
+  withMemoryPlan,
+} from "./plan.ts";
 import type { Metric, RunData, StudyData } from "./verdict.ts";
 
 export interface RunOptions {
@@ -26,6 +34,8 @@ export interface RunOptions {
   /** Only these arm ids (sharding: one arm per job). */
   arms?: string[];
   cacheDir?: string;
+  /** Memory budget in bytes (default: 15 GiB on cuda, 80% of RAM otherwise); see memory-plan.ts. */
+  memoryBudget?: number;
   log?: (msg: string) => void;
   progress?: (unit: Unit, p: ArmProgress) => void;
 }
@@ -61,7 +71,7 @@ export async function planStudy(o: RunOptions) {
   const { config, file } = await loadConfig(o.configPath);
   const profile = applyOverrides(getProfile(config, o.profile, file), o);
   const cacheDir = resolve(o.cacheDir ?? config.cacheDir);
-  const ctx = await buildContext(profile, cacheDir);
+  const ctx = withMemoryPlan(await buildContext(profile, cacheDir), o.memoryBudget);
   const units = planUnits(ctx);
   return { config, configFile: file, profile, cacheDir, ctx, units };
 }
@@ -91,30 +101,62 @@ export async function runUnits(plan: Plan, o: RunOptions = {}): Promise<StudyRun
   await withCacheLock(
     cacheDir,
     async () => {
-      let model: LlamaModel | null = null;
-      for (const u of wanted) {
+      const todo = wanted.filter((u) => {
         const hit = o.force ? null : readUnitResult(cacheDir, u.key, log);
-        if (hit) {
-          results.set(u.key, hit);
-          continue;
-        }
-        if (!model) {
-          log(`loading ${ctx.modelDir}…`);
-          const ck = loadLlamaCheckpoint(ctx.modelDir);
-          model = new LlamaModel(ck.config, ck.weights, {
-            device: ctx.profile.device,
-            threads: ctx.profile.threads,
-          });
-        }
+        if (hit) results.set(u.key, hit);
+        return !hit;
+      });
+      if (!todo.length) return;
+      log(`loading ${ctx.modelDir}…`);
+      const ck = loadLlamaCheckpoint(ctx.modelDir);
+      // One weight-holding session at a time: opening the decode session releases the loss session.
+      const model = new LlamaModel(ck.config, ck.weights, {
+        device: ctx.profile.device,
+        threads: ctx.profile.threads,
+        oneSession: true,
+      });
+      for (const arm of ctx.arms) {
+        const mine = todo.filter((u) => u.arm.id === arm.id);
+        if (!mine.length) continue;
         const t0 = performance.now();
-        const { result, adapter } = await runUnit(ctx, model, u, (p) => o.progress?.(u, p));
-        writeUnitResult(cacheDir, result, adapter);
-        results.set(u.key, result);
-        spent.set(u.arm.id, (spent.get(u.arm.id) ?? 0) + (performance.now() - t0) / 1000);
-        ran += 1;
-        if (result.status === "failed") log(`${u.arm.id} seed ${u.seed} failed: ${result.error?.reason}`);
+        // Phase 1: train every unit of the arm (adapters are megabytes; they wait in memory).
+        let trainFig: PhaseFigures | null = null;
+        const trained: TrainedUnit[] = [];
+        if (arm.kind === "lora")
+          await phase(
+            async () => {
+              for (const u of mine) trained.push(await trainUnit(ctx, model, u, (p) => o.progress?.(u, p)));
+              await model.release("loss");
+            },
+            (f) => {
+              trainFig = f;
+            },
+          );
+        else for (const u of mine) trained.push({ unit: u, train: null });
+        // Phase 2: decode them, then publish each result.
+        const finished: { result: UnitResult; adapter?: (dir: string) => void }[] = [];
+        let decodeFig: PhaseFigures | null = null;
+        await phase(
+          async () => {
+            for (const t of trained)
+              finished.push(await evaluateUnit(ctx, model, t, (p) => o.progress?.(t.unit, p)));
+            await model.release();
+          },
+          (f) => {
+            decodeFig = f;
+          },
+        );
+        for (const { result, adapter } of finished) {
+          const withPhases = { ...result, phases: { train: trainFig, decode: decodeFig } };
+          writeUnitResult(cacheDir, withPhases, adapter);
+          results.set(result.key, withPhases);
+          ran += 1;
+          if (result.status === "failed")
+            log(`${arm.id} seed ${result.seed} failed: ${result.error?.reason}`);
+        }
+        spent.set(arm.id, (performance.now() - t0) / 1000);
+        log(`${arm.id}: ${phaseLine("train", trainFig)}; ${phaseLine("decode", decodeFig)}`);
       }
-      await model?.release();
     },
     log,
   );
@@ -205,4 +247,9 @@ export function studyData(
 /** Every arm id a config declares in any of its profiles, sweep arms included. */
 export function declaredArmIds(config: BenchConfig): string[] {
   return [...new Set(Object.values(config.profiles).flatMap((p) => resolveArms(p).map((a) => a.id)))];
+}
+
+function phaseLine(name: string, f: PhaseFigures | null): string {
+  if (!f) return `no ${name} phase`;
+  return `${name} ${f.seconds.toFixed(1)} s, peak RSS ${(f.peakRssBytes / 2 ** 30).toFixed(2)} GiB`;
 }

@@ -29,6 +29,15 @@ describe("lora-bench run on a small study (real engine, real metric, real files)
     expect(existsSync(join(s.reportsDir, "rouge-tiny.svg"))).toBe(true);
     const entries = readdirSync(join(s.cacheDir, "arms"));
     expect(entries).toHaveLength(5);
+    // Each arm ran as two phases (train all its units, then decode them), each with its own figures.
+    const ph = report.timings.phases!;
+    expect(ph.base.train).toBeNull();
+    for (const id of ["lora-r8", "lora-r32"]) {
+      expect(ph[id].train!.peak_rss_bytes, id).toBeGreaterThan(0);
+      expect(ph[id].decode!.seconds, id).toBeGreaterThan(0);
+    }
+    expect(first.stderr).toMatch(/lora-r8: train [\d.]+ s, peak RSS [\d.]+ GiB; decode [\d.]+ s, peak RSS/);
+    expect(report.provenance.threads).toBeGreaterThan(0);
     expect(
       existsSync(
         join(s.cacheDir, "arms", report.arms[1].seeds[0].cache_key, "adapter", "adapter_model.safetensors"),

@@ -2,6 +2,7 @@
 import { existsSync } from "node:fs";
 import { parseDevice } from "../../engine/session.ts";
 import { UserError } from "../../errors.ts";
+import { parseBytes } from "../../study/memory-plan.ts";
 import type { RunOptions } from "../../study/runner.ts";
 import { DEVICE_FLAG, type Flags, JSON_FLAG, type Values } from "../command.ts";
 import { progressLine } from "../progress.ts";
@@ -11,6 +12,11 @@ export const STUDY_FLAGS = {
   seeds: { type: "string", arg: "K|a,b,c", help: "seed count (1..K) or an explicit list" },
   config: { type: "string", arg: "FILE", help: "config file (default bench.config.ts)" },
   cache: { type: "string", arg: "DIR", help: "cache directory (default: the config's cacheDir)" },
+  "memory-budget": {
+    type: "string",
+    arg: "SIZE",
+    help: "memory the run may use, e.g. 15GiB (default: 15GiB on cuda, 80% of RAM otherwise)",
+  },
   ...DEVICE_FLAG,
   ...JSON_FLAG,
 } as const satisfies Flags;
@@ -41,6 +47,7 @@ export function runOptions(values: Values<typeof STUDY_FLAGS> & { force?: boolea
     device: values.device === undefined ? undefined : parseDevice(values.device),
     force: values.force,
     cacheDir: values.cache,
+    memoryBudget: values["memory-budget"] === undefined ? undefined : parseBytes(values["memory-budget"]),
     log: (m) => progressLine.done(m),
     progress: (u, p) => {
       const what = `${u.arm.id} seed ${u.seed}`;
