@@ -2,7 +2,8 @@
  * Wall time and peak resident memory of one phase of a run (training an arm's units, decoding them).
  * On Linux the kernel's high-water mark (VmHWM) is reset at the start of each phase through
  * /proc/self/clear_refs, so each phase reports its own peak, not the process's so far; elsewhere the
- * figure is the process's peak up to the end of the phase (getrusage), an upper bound.
+ * figure is the process's peak up to the end of the phase (getrusage), an upper bound. The reset
+ * also lowers what getrusage and /usr/bin/time report as the process's peak: take the phases' maximum.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { closeSync, createReadStream, openSync, readSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -7,11 +8,16 @@ import type { AddressInfo } from "node:net";
  * Files of at least `lfsThreshold` bytes behave like LFS files: HEAD/GET answer 302 to a storage URL
  * and carry X-Linked-Etag (sha256) and X-Linked-Size; small files answer directly with a git-blob ETag.
  */
+/** A file served from disk, streamed (checkpoints past 2 GiB cannot be one Buffer). Always LFS. */
+export interface OnDisk {
+  path: string;
+}
+
 export interface FakeRepo {
   type: "model" | "dataset";
   id: string;
   /** commit sha -> files */
-  commits: Record<string, Record<string, Uint8Array | string>>;
+  commits: Record<string, Record<string, Uint8Array | string | OnDisk>>;
   /** branch/tag -> commit sha */
   refs: Record<string, string>;
 }
@@ -31,7 +37,44 @@ export interface FakeHub {
 }
 
 const gitBlobSha = (b: Buffer) => createHash("sha1").update(`blob ${b.length}\0`).update(b).digest("hex");
-const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+// Hashed once per buffer: a served checkpoint can be gigabytes.
+const hashes = new WeakMap<Buffer, string>();
+const sha256 = (b: Buffer) => {
+  let h = hashes.get(b);
+  if (!h) {
+    h = createHash("sha256").update(b).digest("hex");
+    hashes.set(b, h);
+  }
+  return h;
+};
+const diskHashes = new Map<string, string>();
+function diskSha256(f: OnDisk): string {
+  let h = diskHashes.get(f.path);
+  if (!h) {
+    const hash = createHash("sha256");
+    const buf = Buffer.alloc(1 << 22);
+    const fd = openSync(f.path, "r");
+    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) hash.update(buf.subarray(0, n));
+    closeSync(fd);
+    h = hash.digest("hex");
+    diskHashes.set(f.path, h);
+  }
+  return h;
+}
+const onDisk = (c: Uint8Array | string | OnDisk): c is OnDisk =>
+  typeof c === "object" && !(c instanceof Uint8Array);
+
+const views = new WeakMap<Uint8Array, Buffer>();
+/** One Buffer view per file's content, without copying bytes (copies of a checkpoint add up). */
+function bufferOf(content: Uint8Array | string): Buffer {
+  if (typeof content === "string") return Buffer.from(content);
+  let b = views.get(content);
+  if (!b) {
+    b = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+    views.set(content, b);
+  }
+  return b;
+}
 
 export async function startFakeHub(
   repos: FakeRepo[],
@@ -70,7 +113,14 @@ export async function startFakeHub(
       for (const r of repos) {
         for (const files of Object.values(r.commits)) {
           for (const content of Object.values(files)) {
-            const b = Buffer.from(content);
+            if (onDisk(content)) {
+              if (diskSha256(content) !== parts[1]) continue;
+              res.writeHead(200, { "content-length": String(statSync(content.path).size) });
+              if (req.method === "HEAD") return res.end();
+              createReadStream(content.path).pipe(res);
+              return;
+            }
+            const b = bufferOf(content);
             if (sha256(b) === parts[1]) return send(b, {});
           }
         }
@@ -87,13 +137,15 @@ export async function startFakeHub(
     if (!sha) return notFound("RevisionNotFound");
     const content = repo.commits[sha][p.slice(4).join("/")];
     if (content === undefined) return notFound("EntryNotFound");
-    const b = Buffer.from(content);
-    if (b.length >= lfs) {
+    const b = onDisk(content) ? null : bufferOf(content);
+    if (!b || b.length >= lfs) {
+      const digest = b ? sha256(b) : diskSha256(content as OnDisk);
+      const size = b ? b.length : statSync((content as OnDisk).path).size;
       res.writeHead(302, {
-        location: `/cdn/${sha256(b)}`,
+        location: `/cdn/${digest}`,
         "x-repo-commit": sha,
-        "x-linked-etag": `"${sha256(b)}"`,
-        "x-linked-size": String(b.length),
+        "x-linked-etag": `"${digest}"`,
+        "x-linked-size": String(size),
         etag: `"${gitBlobSha(Buffer.from("pointer"))}"`,
       });
       res.end();
