@@ -45,9 +45,12 @@ describe("activation memory in onnxruntime's execution order (TinyLlama's shapes
     [1, true, false],
     [4, true, true],
     [2, false, true],
-  ])("matches the memory model within 15 percent: rows %i, recomputation %s, dropout %s", (rows, ck, dropout) => {
-    const sim = simulated(22, rows, ck, dropout);
-    const est = estimated(22, rows, ck, dropout);
-    expect(Math.abs(est - sim) / sim).toBeLessThan(0.15);
-  });
+  ])(
+    "matches the memory model within 15 percent: rows %i, recomputation %s, dropout %s",
+    (rows, ck, dropout) => {
+      const sim = simulated(22, rows, ck, dropout);
+      const est = estimated(22, rows, ck, dropout);
+      expect(Math.abs(est - sim) / sim).toBeLessThan(0.15);
+    },
+  );
 });
