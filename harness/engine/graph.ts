@@ -103,10 +103,12 @@ export class Graph {
     inputs: (T | null)[],
     outs: { dtype: DType; shape: readonly Dim[]; name?: string }[],
     attrs: Record<string, AttrValue> = {},
+    domain?: string,
   ): T[] {
     const outputs = outs.map((o) => this.fresh(o.dtype, o.shape, o.name));
     this.nodes.push({
       opType: op,
+      ...(domain ? { domain } : {}),
       input: inputs.map((t) => (t ? t.name : "")),
       output: outputs.map((t) => t.name),
       attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
@@ -671,6 +673,28 @@ export class Graph {
     const needy = this.recording ? inputs.find((t) => t && this.requires.has(t.id)) : undefined;
     if (needy) throw new Error(`graph: raw ${op} has no gradient rule but ${needy.name} needs a gradient`);
     return this.node1(op, inputs, dtype, shape, attrs);
+  }
+
+  /**
+   * x · Wᵀ for a frozen weight held in a compact form (4-bit codes and scales). The forward is one
+   * contrib node (`fused`, given x first) or a Gemm over `weight(null)`; the backward needs only
+   * dx = dy · W and rebuilds W as `weight(zero)`, where `zero` is an exact run-time zero drawn from dy.
+   * The builder must feed that zero into its first node, so the rebuilt W shares no node with a forward
+   * copy (no common-subexpression merge) and cannot run before dy exists: no float copy of W lives
+   * from the forward to the backward.
+   */
+  frozenLinear(
+    x: T,
+    outF: number,
+    weight: (zero: T | null) => T,
+    fused?: { op: string; domain: string; inputs: T[]; attrs: Record<string, AttrValue> },
+  ): T {
+    const shape = [x.shape[0], outF];
+    const y = fused
+      ? this.node(fused.op, [x, ...fused.inputs], [{ dtype: x.dtype, shape }], fused.attrs, fused.domain)[0]
+      : this.node1("Gemm", [x, weight(null)], x.dtype, shape, { transB: 1 });
+    this.record([x], [y], ([dy]) => [dy && this.matmul(dy, weight(this.zeroAfter([dy])))]);
+    return y;
   }
 }
 

@@ -19,6 +19,8 @@ import { LORA_MODULES, peftKey } from "./adapter-io.ts";
 import type { LlamaConfig } from "./checkpoint.ts";
 import { type Dim, Graph, type T } from "./graph.ts";
 import { elemType } from "./onnx.ts";
+import { type QuantInit, quantLinear } from "./quant/graph.ts";
+import type { QuantSpec } from "./quant/spec.ts";
 import { storedHalf, type WeightStorage } from "./storage.ts";
 
 export const LORA_TARGETS = Object.keys(LORA_MODULES);
@@ -46,6 +48,8 @@ export interface GraphSpec {
    * weight is trainable.
    */
   storage?: WeightStorage;
+  /** Decoder linears held in 4 bits and dequantized in the graph (see quant/graph.ts). */
+  quant?: QuantSpec;
 }
 
 /** Module path of a target inside a layer: self_attn.q_proj, mlp.gate_proj … */
@@ -91,6 +95,8 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
   const c = spec.config;
   const g = new Graph(spec.float ?? "float32");
   const trainMode = spec.trainable ?? (spec.kind === "loss" ? "lora" : "none");
+  if (spec.quant && trainMode === "all")
+    throw new Error("llama: 4-bit weights are frozen; train LoRA on them");
   const hd = c.headDim;
   const nH = c.numHeads;
   const nKv = c.numKvHeads;
@@ -143,9 +149,24 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
     return g.mul(g.mul(x, g.rsqrt(g.add(ms, g.scalar(c.rmsNormEps)))), weight);
   };
 
+  // Quantized weights' codes and scales: frozen initializers that stay run-time values (overridable),
+  // so no optimizer folds the dequantization into a float copy at session creation.
+  const qparam = (init: QuantInit): T => {
+    let t = params.get(init.name);
+    if (!t) {
+      t = g.external(init.name, init.dims, { dtype: init.dtype, overridable: true });
+      frozen.push(init.name);
+      params.set(init.name, t);
+    }
+    return t;
+  };
+
   const lin = (x: T, layer: number, target: string): T => {
     const { inF, outF } = targetShape(c, target);
-    const y = dense(x, w(`model.layers.${layer}.${modulePath(target)}.weight`, [outF, inF]));
+    const name = `model.layers.${layer}.${modulePath(target)}.weight`;
+    const y = spec.quant
+      ? quantLinear(g, x, name, spec.quant, outF, inF, qparam)
+      : dense(x, w(name, [outF, inF]));
     const lora = spec.lora;
     if (!lora || !lora.targets.includes(target)) return y;
     const train = trainMode === "lora";

@@ -6,7 +6,7 @@ import onnxProto from "onnx-proto";
 
 const { onnx } = onnxProto;
 
-export type DType = "float32" | "float64" | "float16" | "int64" | "int32" | "bool";
+export type DType = "float32" | "float64" | "float16" | "int64" | "int32" | "uint8" | "bool";
 /** A dimension: a fixed size, or a symbol ("B", "T", "B*T") bound at run time. */
 export type Dim = number | string;
 
@@ -16,10 +16,19 @@ const ELEM: Record<DType, number> = {
   float16: onnx.TensorProto.DataType.FLOAT16,
   int64: onnx.TensorProto.DataType.INT64,
   int32: onnx.TensorProto.DataType.INT32,
+  uint8: onnx.TensorProto.DataType.UINT8,
   bool: onnx.TensorProto.DataType.BOOL,
 };
 
-const BYTES: Record<DType, number> = { float32: 4, float64: 8, float16: 2, int64: 8, int32: 4, bool: 1 };
+const BYTES: Record<DType, number> = {
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  int64: 8,
+  int32: 4,
+  uint8: 1,
+  bool: 1,
+};
 
 export function elemType(d: DType): number {
   return ELEM[d];
@@ -102,7 +111,11 @@ export function encodeModel(graph: onnxProto.onnx.IGraphProto, opset: number): U
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: "lora-bench",
-    opsetImport: [{ domain: "", version: opset }],
+    // com.microsoft: onnxruntime's contrib ops (MatMulNBits for 4-bit weights).
+    opsetImport: [
+      { domain: "", version: opset },
+      { domain: "com.microsoft", version: 1 },
+    ],
     graph,
   });
   return onnx.ModelProto.encode(model).finish();

@@ -1,0 +1,150 @@
+/**
+ * 4-bit decoder linears inside the Llama graphs. Each weight is held by the session as its codes and
+ * scales (external initializers, never a float copy); the graph dequantizes right before use:
+ *   NF4   W = NF4_CODE[code] × absmax  (a [256, 2] table maps each packed byte to its two values)
+ *   int4  forward: one com.microsoft MatMulNBits node (float32);
+ *         backward and float64: W = (code − zero point) × scale, built the same table way.
+ * The backward of every quantized linear rebuilds W from the codes (Graph.frozenLinear), so a
+ * training step holds at most a layer's worth of dequantized weights at a time.
+ *
+ * Initializer names (suffixes of the checkpoint name, e.g. model.layers.0.self_attn.q_proj.weight.nf4):
+ *   NF4:  .nf4 (uint8, packed), .absmax (float)
+ *   int4: .int4 (uint8 [N, kBlocks, block/2]), .scales (float [N, kBlocks]), .zero_points (uint8)
+ * Float64 graphs take absmax already dequantized from the double-quantized form (it is a storage
+ * trick; fp64 graphs exist for checks).
+ */
+import type { Graph, T } from "../graph.ts";
+import { CONTRIB_DOMAIN } from "./kernels.ts";
+import { NF4_CODE } from "./nf4.ts";
+import type { QuantSpec, QuantTensor } from "./spec.ts";
+
+/** The external initializers of one quantized weight: name suffix, dtype and dims. */
+export interface QuantInit {
+  name: string;
+  dtype: "uint8" | "float32" | "float64";
+  dims: number[];
+}
+
+export function quantInits(
+  name: string,
+  q: QuantSpec,
+  outF: number,
+  inF: number,
+  float: "float32" | "float64",
+): QuantInit[] {
+  const blocks = inF / q.blockSize;
+  if (q.type === "nf4")
+    return [
+      { name: `${name}.nf4`, dtype: "uint8", dims: [(outF * inF) / 2] },
+      { name: `${name}.absmax`, dtype: float, dims: [outF * blocks] },
+    ];
+  const inits: QuantInit[] = [
+    { name: `${name}.int4`, dtype: "uint8", dims: [outF, blocks, q.blockSize / 2] },
+    { name: `${name}.scales`, dtype: float, dims: [outF, blocks] },
+  ];
+  if (q.zeroPoints)
+    inits.push({ name: `${name}.zero_points`, dtype: "uint8", dims: [outF, Math.ceil(blocks / 2)] });
+  return inits;
+}
+
+/** The bytes of one initializer of quantInits(), from the quantized tensor. */
+export function quantInitBytes(init: QuantInit, t: QuantTensor, absmax: () => Float32Array): Uint8Array {
+  const suffix = init.name.slice(init.name.lastIndexOf(".") + 1);
+  const view = (x: Float32Array | Float64Array | Uint8Array) =>
+    new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+  const float = (x: Float32Array) => (init.dtype === "float64" ? view(Float64Array.from(x)) : view(x));
+  if (t.type === "nf4") return suffix === "nf4" ? t.t.packed : float(absmax());
+  if (suffix === "int4") return t.t.b;
+  if (suffix === "scales") return float(t.t.scales);
+  if (!t.t.zeroPoints) throw new Error(`quant: ${init.name} has no zero points`);
+  return t.t.zeroPoints;
+}
+
+/** A [256, 2] table: for each byte value, the float values of its two 4-bit codes in packing order. */
+function pairTable(g: Graph, value: (code: number) => number, highFirst: boolean): T {
+  const v: number[] = [];
+  for (let b = 0; b < 256; b++) {
+    const hi = value(b >> 4);
+    const lo = value(b & 15);
+    v.push(...(highFirst ? [hi, lo] : [lo, hi]));
+  }
+  return g.const(v, g.float, [256, 2]);
+}
+
+/** Look up each packed byte's two values: [n bytes] uint8 → [n, 2] float. */
+function unpack(g: Graph, packed: T, table: T, zero: T | null): T {
+  const n = packed.shape.reduce((a, d) => (a as number) * (d as number), 1) as number;
+  let bytes = g.raw("Reshape", [packed, g.const([-1], "int64")], "uint8", [n]);
+  // The rebuilt copy starts from the zero too, so not even the index tensor is shared with the forward.
+  if (zero) bytes = g.raw("BitwiseOr", [bytes, g.raw("Cast", [zero], "uint8", [1], { to: 2 })], "uint8", [n]);
+  const idx = g.raw("Cast", [bytes], "int32", [n], { to: 6 });
+  return g.raw("Gather", [table, idx], g.float, [n, 2], { axis: 0 });
+}
+
+/**
+ * y = x · Wᵀ for the quantized weight `name` ([outF, inF]); `param(init)` returns the graph tensor
+ * of one external initializer (declared once per graph by the caller).
+ */
+export function quantLinear(
+  g: Graph,
+  x: T,
+  name: string,
+  q: QuantSpec,
+  outF: number,
+  inF: number,
+  param: (init: QuantInit) => T,
+): T {
+  const [codes, scales, zp] = quantInits(name, q, outF, inF, g.float).map(param);
+  const blocks = inF / q.blockSize;
+  const weight = (zero: T | null): T => {
+    const table =
+      q.type === "nf4"
+        ? pairTable(g, (c) => NF4_CODE[c], true)
+        : pairTable(g, (c) => (q.zeroPoints ? c : c - 8), false);
+    const vals = g.raw(
+      "Reshape",
+      [unpack(g, codes, table, zero), g.const([outF, blocks, q.blockSize], "int64")],
+      g.float,
+      [outF, blocks, q.blockSize],
+    );
+    let w = vals;
+    if (zp) {
+      // Zero points are packed two per byte like the codes (low nibble first), padded to whole bytes.
+      const z2 = unpack(
+        g,
+        zp,
+        pairTable(g, (c) => c, false),
+        zero,
+      );
+      const zRow = g.raw("Reshape", [z2, g.const([outF, 2 * Math.ceil(blocks / 2)], "int64")], g.float, [
+        outF,
+        2 * Math.ceil(blocks / 2),
+      ]);
+      const z = g.raw(
+        "Slice",
+        [zRow, g.const([0], "int64"), g.const([blocks], "int64"), g.const([1], "int64")],
+        g.float,
+        [outF, blocks],
+      );
+      w = g.raw(
+        "Sub",
+        [w, g.raw("Unsqueeze", [z, g.const([2], "int64")], g.float, [outF, blocks, 1])],
+        g.float,
+        [outF, blocks, q.blockSize],
+      );
+    }
+    const s = g.raw("Reshape", [scales, g.const([outF, blocks, 1], "int64")], g.float, [outF, blocks, 1]);
+    w = g.raw("Mul", [w, s], g.float, [outF, blocks, q.blockSize]);
+    return g.raw("Reshape", [w, g.const([outF, inF], "int64")], g.float, [outF, inF]);
+  };
+  const fused =
+    q.type === "int4" && g.float === "float32"
+      ? {
+          op: "MatMulNBits",
+          domain: CONTRIB_DOMAIN,
+          inputs: zp ? [codes, scales, zp] : [codes, scales],
+          attrs: { K: inF, N: outF, bits: 4, block_size: q.blockSize },
+        }
+      : undefined;
+  return g.frozenLinear(x, outF, weight, fused);
+}
