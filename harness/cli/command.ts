@@ -56,6 +56,13 @@ export const DEVICE_FLAG = {
 export const JSON_FLAG = {
   json: { type: "boolean", help: "machine-readable JSON on stdout" },
 } as const satisfies Flags;
+export const QUANT_FLAG = {
+  quant: {
+    type: "string",
+    arg: "nf4|int4",
+    help: "hold the decoder linears in 4 bits (QLoRA): NF4 in blocks of 64, or int4 in blocks of 32 (MatMulNBits)",
+  },
+} as const satisfies Flags;
 export const MODEL_FLAGS = {
   model: { type: "string", arg: "DIR", help: "Hugging Face Llama checkpoint directory", required: true },
   adapter: { type: "string", arg: "DIR", help: "PEFT LoRA adapter directory" },

@@ -1,15 +1,58 @@
 /** Shared loading for the engine's subcommands: model + optional adapter, with user-facing errors. */
 
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { loadAdapter } from "../engine/adapter-io.ts";
-import type { Checkpoint } from "../engine/checkpoint.ts";
+import { type Checkpoint, type LlamaConfig, parseLlamaConfig } from "../engine/checkpoint.ts";
 import { loraGraphSpec } from "../engine/lora.ts";
 import { type LlamaModel, type LoraTensors, openLlama } from "../engine/model.ts";
-import type { Device } from "../engine/session.ts";
+import { assertQuantKernel } from "../engine/quant/kernels.ts";
+import { checkQuantFits, parseQuantFlag, type QuantSpec } from "../engine/quant/spec.ts";
+import { assertDevice, type Device } from "../engine/session.ts";
 import { UserError } from "../errors.ts";
 
-export function openModel(dir: string, device: Device = "cpu"): { ckpt: Checkpoint; model: LlamaModel } {
-  const { checkpoint, model } = openLlama(dir, { device });
+/**
+ * Load a checkpoint for a command. With `--quant`, the setting is checked before any weight is read:
+ * an unknown type, a block that does not divide a decoder row (from config.json), or a device whose
+ * provider lacks the 4-bit kernel is one line and exit 2.
+ */
+export async function openModel(
+  dir: string,
+  device: Device = "cpu",
+  quantFlag?: string,
+): Promise<{ ckpt: Checkpoint; model: LlamaModel }> {
+  const quant = await checkQuantFlag(quantFlag, dir, device);
+  // 4-bit weights are quantized from float32 ones (never from the float16 storage CUDA defaults to).
+  const { checkpoint, model } = openLlama(dir, { device, quant, ...(quant ? { storage: "float32" } : {}) });
   return { ckpt: checkpoint, model };
+}
+
+/** The `--quant` checks of openModel, for commands that do other work (reading data) first. */
+export async function checkQuantFlag(
+  quantFlag: string | undefined,
+  dir: string,
+  device: Device,
+): Promise<QuantSpec | undefined> {
+  const quant = parseQuantFlag(quantFlag);
+  if (!quant) return undefined;
+  const config = peekConfig(dir);
+  if (config) checkQuantFits(quant, config, "--quant");
+  assertDevice(device);
+  if (quant.type === "int4") await assertQuantKernel("MatMulNBits", device, "--quant int4");
+  return quant;
+}
+
+/** The checkpoint's config if it can be read (loadLlamaCheckpoint reports every problem otherwise). */
+function peekConfig(dir: string): LlamaConfig | undefined {
+  const path = join(dir, "config.json");
+  if (!existsSync(path)) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch {
+    return undefined;
+  }
+  return parseLlamaConfig(json, path);
 }
 
 export function openAdapter(dir: string, ckpt: Checkpoint): LoraTensors & { shapes: Map<string, number[]> } {

@@ -132,9 +132,10 @@ export class Session {
       executionProviders: providers(device),
       preferredOutputLocation: device === "webgpu" ? opts.outputLocation : undefined,
       ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
-      // ORT warns on every WebGPU session that shape ops run on the CPU (by design); placement.ts
-      // measures placement instead, so only errors are logged.
-      ...(device === "webgpu" ? { logSeverityLevel: 3 as const } : {}),
+      // Only errors are logged. ORT warns on every WebGPU session that shape ops run on the CPU (by
+      // design; placement.ts measures placement instead), and once per initializer that is also a
+      // graph input: that is how frozen 4-bit weights stay out of constant folding (Graph.external).
+      logSeverityLevel: 3,
       // Extended fusions (QuickGelu for x·σ(x), …) have float32-only CPU kernels: fp64 check graphs keep
       // the basic level, which still folds constants and removes redundant nodes.
       graphOptimizationLevel: opts.float64 ? "basic" : "all",

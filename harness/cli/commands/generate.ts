@@ -2,7 +2,7 @@ import { loadTokenizer } from "../../data/tokenizer.ts";
 import { generate } from "../../engine/generate.ts";
 import { parseDevice } from "../../engine/session.ts";
 import { UserError } from "../../errors.ts";
-import { DEVICE_FLAG, defineCommand, JSON_FLAG, MODEL_FLAGS } from "../command.ts";
+import { DEVICE_FLAG, defineCommand, JSON_FLAG, MODEL_FLAGS, QUANT_FLAG } from "../command.ts";
 import { parseNumber } from "../flags.ts";
 import { openAdapter, openModel, writeJson } from "../model-io.ts";
 
@@ -20,6 +20,7 @@ export default defineCommand({
     "top-p": { type: "string", arg: "P", help: "nucleus sampling mass (default 1)" },
     seed: { type: "string", arg: "S", help: "sampling seed (default 0)" },
     ...DEVICE_FLAG,
+    ...QUANT_FLAG,
     ...JSON_FLAG,
   },
   async run({ values }) {
@@ -29,7 +30,7 @@ export default defineCommand({
     const maxNew = parseNumber(values["max-new-tokens"], "max-new-tokens", 128);
     if (!Number.isInteger(maxNew) || maxNew < 1)
       throw new UserError("--max-new-tokens must be a positive integer");
-    const { ckpt, model } = openModel(values.model, parseDevice(values.device));
+    const { ckpt, model } = await openModel(values.model, parseDevice(values.device), values.quant);
     const tok = await loadTokenizer(values.model);
     const lora = values.adapter ? openAdapter(values.adapter, ckpt) : undefined;
     const text = values.chat

@@ -1,5 +1,5 @@
 import { parseDevice } from "../../engine/session.ts";
-import { DEVICE_FLAG, defineCommand, MODEL_FLAGS } from "../command.ts";
+import { DEVICE_FLAG, defineCommand, MODEL_FLAGS, QUANT_FLAG } from "../command.ts";
 import { parseIntList } from "../flags.ts";
 import { checkIds, openAdapter, openModel, writeJson } from "../model-io.ts";
 
@@ -10,10 +10,11 @@ export default defineCommand({
     ids: { type: "string", arg: "1,5,9", help: "token ids, comma-separated", required: true },
     ...MODEL_FLAGS,
     ...DEVICE_FLAG,
+    ...QUANT_FLAG,
   },
   async run({ values }) {
     const ids = parseIntList(values.ids, "ids");
-    const { ckpt, model } = openModel(values.model, parseDevice(values.device));
+    const { ckpt, model } = await openModel(values.model, parseDevice(values.device), values.quant);
     checkIds(ids, ckpt.config.vocabSize, "ids");
     const lora = values.adapter ? openAdapter(values.adapter, ckpt) : undefined;
     const [rows] = await model.logits([ids], lora);

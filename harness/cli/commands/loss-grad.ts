@@ -1,6 +1,6 @@
 import { parseDevice } from "../../engine/session.ts";
 import { UserError } from "../../errors.ts";
-import { DEVICE_FLAG, defineCommand, MODEL_FLAGS } from "../command.ts";
+import { DEVICE_FLAG, defineCommand, MODEL_FLAGS, QUANT_FLAG } from "../command.ts";
 import { parseIntList } from "../flags.ts";
 import { checkIds, nest, openAdapter, openModel, writeJson } from "../model-io.ts";
 
@@ -16,6 +16,7 @@ export default defineCommand({
     adapter: { ...MODEL_FLAGS.adapter, required: true },
     model: MODEL_FLAGS.model,
     ...DEVICE_FLAG,
+    ...QUANT_FLAG,
   },
   async run({ values }) {
     const ids = parseIntList(values.ids, "ids");
@@ -24,7 +25,7 @@ export default defineCommand({
       throw new UserError(
         `--labels has ${labels.length} entries but --ids has ${ids.length}; they must match`,
       );
-    const { ckpt, model } = openModel(values.model, parseDevice(values.device));
+    const { ckpt, model } = await openModel(values.model, parseDevice(values.device), values.quant);
     checkIds(ids, ckpt.config.vocabSize, "ids");
     checkIds(labels, ckpt.config.vocabSize, "labels", true);
     if (labels.slice(1).every((l) => l === -100))

@@ -5,9 +5,9 @@ import { initLora, type LoraSettings, loraShapes } from "../../engine/lora.ts";
 import { parseDevice } from "../../engine/session.ts";
 import { type TrainExample, train } from "../../engine/train.ts";
 import { UserError } from "../../errors.ts";
-import { DEVICE_FLAG, defineCommand, JSON_FLAG, MODEL_FLAGS } from "../command.ts";
+import { DEVICE_FLAG, defineCommand, JSON_FLAG, MODEL_FLAGS, QUANT_FLAG } from "../command.ts";
 import { parseNumber } from "../flags.ts";
-import { openModel } from "../model-io.ts";
+import { checkQuantFlag, openModel } from "../model-io.ts";
 import { progressLine } from "../progress.ts";
 
 export default defineCommand({
@@ -34,10 +34,12 @@ export default defineCommand({
     "max-length": { type: "string", arg: "N", help: "truncate examples to N tokens (default 1024)" },
     seed: { type: "string", arg: "S", help: "seed of init, dropout and order (default 42)" },
     ...DEVICE_FLAG,
+    ...QUANT_FLAG,
     ...JSON_FLAG,
   },
   async run({ values }) {
     const modelDir = values.model;
+    await checkQuantFlag(values.quant, modelDir, parseDevice(values.device));
     const dataPath = values.data;
     const outDir = values.out;
     const targets = (values.targets ?? "q_proj,v_proj").split(",").map((s) => s.trim());
@@ -60,7 +62,7 @@ export default defineCommand({
     const seed = parseNumber(values.seed, "seed", 42);
     const maxLength = posInt(values["max-length"], "max-length", 1024);
     const rows = readPromptCompletion(dataPath);
-    const { ckpt, model } = openModel(modelDir, parseDevice(values.device));
+    const { ckpt, model } = await openModel(modelDir, parseDevice(values.device), values.quant);
     const tok = await loadTokenizer(modelDir);
     const data: TrainExample[] = rows.map(({ prompt, completion }) => {
       const p = tok.encode(prompt, { addSpecialTokens: true });
