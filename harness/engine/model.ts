@@ -9,9 +9,8 @@ import { join } from "node:path";
 import type ort from "onnxruntime-node";
 import { type Checkpoint, type LlamaConfig, loadLlamaCheckpoint } from "./checkpoint.ts";
 import { buildLlamaGraph, dropoutKey, type LoraGraphSpec } from "./llama.ts";
-import { quantInitBytes, quantInits } from "./quant/graph.ts";
-import { type Nf4Tensor, nf4Absmax } from "./quant/nf4.ts";
-import { type QuantSpec, quantizedLinears, quantizeModel } from "./quant/spec.ts";
+import type { QuantSpec, QuantTensor } from "./quant/spec.ts";
+import { QuantStore } from "./quant/store.ts";
 import { ropeInvFreq } from "./rope.ts";
 import {
   type Device,
@@ -56,6 +55,8 @@ export interface ModelOptions {
    * their float arrays from `weights`, so no float copy outlives it; embeddings, norms and the head stay.
    */
   quant?: QuantSpec;
+  /** The decoder linears already quantized with `quant` (then `weights` need not hold them). */
+  quantized?: Map<string, QuantTensor>;
 }
 
 /** One training micro-batch: token rows (any lengths) and HF labels (-100 = no loss) of the same lengths. */
@@ -86,28 +87,17 @@ export class LlamaModel {
     if (this.storage === "float16" && this.float === "float64")
       throw new Error("model: float16 storage needs float32 weights (float64 graphs are for checks)");
     this.pool = new SessionPool((spec) => this.open(spec), opts.oneSession);
-    const q = opts.quant;
-    if (q) {
+    if (opts.quant) {
       if (this.storage === "float16")
         throw new Error(
           "model: 4-bit weights are quantized from float32 weights; load them with float32 storage",
         );
-      for (const [name, t] of quantizeModel(q, config, weights, (n) => weights.delete(n))) {
-        const l = this.linearShape(name);
-        for (const init of quantInits(name, q, l.out, l.in, this.float))
-          this.quantBytes.set(init.name, () => quantInitBytes(init, t, () => nf4Absmax(t.t as Nf4Tensor)));
-      }
+      this.quant = new QuantStore(opts.quant, config, weights, this.float, opts.quantized);
     }
   }
 
-  /** Byte sources of the quantized weights' initializers (codes, scales), by initializer name. */
-  private quantBytes = new Map<string, () => Uint8Array>();
-
-  private linearShape(name: string): { out: number; in: number } {
-    const l = quantizedLinears(this.config).find((x) => x.name === name);
-    if (!l) throw new Error(`model: ${name} is not a decoder linear`);
-    return l;
-  }
+  /** The 4-bit linears' initializer bytes (with `quant`). */
+  private readonly quant?: QuantStore;
 
   /** How the weight matrices are held: float32, or float16 cast up inside the graphs. */
   readonly storage: WeightStorage;
@@ -138,13 +128,8 @@ export class LlamaModel {
 
   /** A byte view of a weight in the graph's float type (converted once and kept if it differs). */
   private bytesOf(name: string): Uint8Array {
-    const q = this.quantBytes.get(name);
-    if (q) {
-      // Computed once (float64 or double-quantized absmax are conversions) and kept: sessions use it.
-      const bytes = q();
-      this.quantBytes.set(name, () => bytes);
-      return bytes;
-    }
+    const q = this.quant?.get(name);
+    if (q) return q;
     const h = this.opts.half?.get(name);
     if (h) return new Uint8Array(h.buffer, h.byteOffset, h.byteLength);
     let x = this.converted.get(name);

@@ -55,7 +55,11 @@ export interface PerfOptions {
 }
 
 /** Cheap deterministic weights: U(−a, a) from an xorshift stream (normal draws would take minutes at 1.1B). */
-export function fastWeights(c: LlamaConfig): Map<string, Float32Array> {
+export function fastWeights(
+  c: LlamaConfig,
+  /** Sees each tensor as it is made; returning false drops it (e.g. once quantized), so they never coexist. */
+  take?: (name: string, a: Float32Array) => boolean,
+): Map<string, Float32Array> {
   const H = c.hiddenSize;
   const q = c.numHeads * c.headDim;
   const kv = c.numKvHeads * c.headDim;
@@ -90,7 +94,7 @@ export function fastWeights(c: LlamaConfig): Map<string, Float32Array> {
         s ^= s << 5;
         a[i] = ((s >>> 0) / 4294967296 - 0.5) * 0.04;
       }
-    out.set(name, a);
+    if (!take || take(name, a)) out.set(name, a);
   }
   return out;
 }
@@ -217,29 +221,9 @@ export async function enginePerf(o: PerfOptions) {
   const prefillS = (performance.now() - p0) / 1000;
 
   log(`decode, batch ${o.decodeBatch}, ${o.decodeSteps} steps…`);
-  const decodeRate = async (B: number) => {
-    const rows = Array.from({ length: B }, () => ids.slice(0, 64));
-    const m = rows.map(() => Array.from({ length: 64 }, () => true));
-    let step = await model.decodeStep(
-      rows,
-      null,
-      m,
-      rows.map(() => Array.from({ length: 64 }, (_, t) => t)),
-    );
-    const d0 = performance.now();
-    for (let i = 0; i < o.decodeSteps; i++) {
-      for (const r of m) r.push(true);
-      step = await model.decodeStep(
-        rows.map(() => [5]),
-        step.cache,
-        m,
-        rows.map(() => [64 + i]),
-      );
-    }
-    return (B * o.decodeSteps) / ((performance.now() - d0) / 1000);
-  };
-  const decode1 = await decodeRate(1);
-  const decodeB = o.decodeBatch > 1 ? await decodeRate(o.decodeBatch) : decode1;
+  const decode1 = await decodeTokensPerS(model, ids, 1, o.decodeSteps);
+  const decodeB =
+    o.decodeBatch > 1 ? await decodeTokensPerS(model, ids, o.decodeBatch, o.decodeSteps) : decode1;
   const decodeFed = await model.weightBytesFed("decode");
   await model.release();
   const streamBound = bw / weightsBytes; // tokens/s if each step only streamed the weights once
@@ -288,7 +272,35 @@ export async function enginePerf(o: PerfOptions) {
   };
 }
 
-function round(x: number, digits = 2): number {
+/** Decode rate at batch B: a 64-token prefill, then `steps` one-token steps (timed). */
+export async function decodeTokensPerS(
+  model: LlamaModel,
+  ids: number[],
+  B: number,
+  steps: number,
+): Promise<number> {
+  const rows = Array.from({ length: B }, () => ids.slice(0, 64));
+  const m = rows.map(() => Array.from({ length: 64 }, () => true));
+  let step = await model.decodeStep(
+    rows,
+    null,
+    m,
+    rows.map(() => Array.from({ length: 64 }, (_, t) => t)),
+  );
+  const d0 = performance.now();
+  for (let i = 0; i < steps; i++) {
+    for (const r of m) r.push(true);
+    step = await model.decodeStep(
+      rows.map(() => [5]),
+      step.cache,
+      m,
+      rows.map(() => [64 + i]),
+    );
+  }
+  return (B * steps) / ((performance.now() - d0) / 1000);
+}
+
+export function round(x: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }

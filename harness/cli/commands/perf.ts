@@ -1,5 +1,7 @@
+import { spawnSync } from "node:child_process";
 import { defaultBudget, parseBytes } from "../../engine/memory.ts";
 import { enginePerf, QUICK_SHAPES, TINYLLAMA_SHAPES } from "../../engine/perf.ts";
+import { quantPerf } from "../../engine/quant/perf.ts";
 import { parseDevice } from "../../engine/session.ts";
 import { UserError } from "../../errors.ts";
 import { writeFileAtomic } from "../../fsutil.ts";
@@ -20,6 +22,10 @@ export default defineCommand({
       arg: "SIZE",
       help: "budget the study step is planned for, e.g. 15GiB (default: 15 GiB on a GPU, 80% of RAM on the CPU)",
     },
+    "quant-only": {
+      type: "boolean",
+      help: "only the 4-bit figures, as JSON on stdout (the full run measures them this way, in a fresh process)",
+    },
     ...DEVICE_FLAG,
   },
   async run({ values }) {
@@ -27,6 +33,18 @@ export default defineCommand({
     const out = values.out ?? "reports/perf.json";
     const log = (m: string) => process.stderr.write(`${m}\n`);
     const device = parseDevice(values.device);
+    const shapes = {
+      config: quick ? QUICK_SHAPES : TINYLLAMA_SHAPES,
+      seqLen: quick ? 128 : 512,
+      trainSteps: quick ? 1 : 2,
+      decodeSteps: quick ? 4 : 16,
+      device,
+      log,
+    };
+    if (values["quant-only"]) {
+      process.stdout.write(`${JSON.stringify(await quantPerf(shapes))}\n`);
+      return 0;
+    }
     const budgetText = values["memory-budget"];
     const budgetBytes = budgetText === undefined ? defaultBudget(device) : parseBytes(budgetText);
     if (budgetBytes === undefined)
@@ -42,16 +60,8 @@ export default defineCommand({
       dropout: profile.lora.dropout,
       budgetBytes,
     };
-    const engine = await enginePerf({
-      study,
-      config: quick ? QUICK_SHAPES : TINYLLAMA_SHAPES,
-      seqLen: quick ? 128 : 512,
-      trainSteps: quick ? 1 : 2,
-      decodeSteps: quick ? 4 : 16,
-      decodeBatch: quick ? 2 : 8,
-      device: parseDevice(values.device),
-      log,
-    });
+    const engine = await enginePerf({ ...shapes, study, decodeBatch: quick ? 2 : 8 });
+    const quant = quantFigures(quick, values.device, engine.decode.tokens_per_s, engine.train.tokens_per_s);
     log("ROUGE scoring throughput…");
     const rouge = rougePerf({ pairs: quick ? 500 : 10_000 });
     const report = {
@@ -62,6 +72,7 @@ export default defineCommand({
         : "TinyLlama-1.1B (22 layers, hidden 2048, GQA 32/4, vocab 32000)",
       created_at: new Date().toISOString(),
       ...engine,
+      quant,
       rouge,
     };
     writeFileAtomic(out, `${JSON.stringify(report, null, 2)}\n`);
@@ -69,3 +80,27 @@ export default defineCommand({
     return 0;
   },
 });
+
+/**
+ * The 4-bit figures from a child process, so its peak RSS is the 4-bit model's own (this process
+ * already held the fp32 weights), with the ratios to this run's fp32 figures.
+ */
+function quantFigures(quick: boolean, device: string | undefined, fp32Decode: number, fp32Train: number) {
+  const args = [process.argv[1], "perf", "--quant-only", ...(quick ? ["--quick"] : [])];
+  if (device) args.push("--device", device);
+  const r = spawnSync(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`perf: the 4-bit measurement exited with ${r.status}`);
+  const q = JSON.parse(r.stdout);
+  return {
+    ...q,
+    nf4: {
+      ...q.nf4,
+      train_tokens_per_s_fp32: fp32Train,
+      train_over_fp32: Math.round((q.nf4.train_tokens_per_s / fp32Train) * 1000) / 1000,
+    },
+    int4: {
+      ...q.int4,
+      decode_over_fp32: Math.round((q.int4.decode_tokens_per_s / fp32Decode) * 1000) / 1000,
+    },
+  };
+}

@@ -1,17 +1,18 @@
 /**
  * 4-bit decoder linears inside the Llama graphs. Each weight is held by the session as its codes and
- * scales (external initializers, never a float copy); the graph dequantizes right before use:
- *   NF4   W = NF4_CODE[code] × absmax  (a [256, 2] table maps each packed byte to its two values)
- *   int4  forward: one com.microsoft MatMulNBits node (float32);
- *         backward and float64: W = (code − zero point) × scale, built the same table way.
- * The backward of every quantized linear rebuilds W from the codes (Graph.frozenLinear), so a
- * training step holds at most a layer's worth of dequantized weights at a time.
+ * scales (external initializers, never a float copy); the graph computes with them directly:
+ *   float32 forward  one contrib node: MatMulNBits (int4) or MatMulBnb4 (NF4, bitsandbytes' layout);
+ *   backward         dx = dy · W with W rebuilt from the codes right then (Graph.frozenLinear), so a
+ *                    training step holds at most one dequantized weight at a time;
+ *   float64          W dequantized by standard ops (check graphs; the contrib kernels are float-only).
+ * Dequantizing uses a [256, 2] table that maps each packed byte to its two values:
+ *   NF4  W = NF4_CODE[code] × absmax;   int4  W = (code − zero point) × scale.
  *
  * Initializer names (suffixes of the checkpoint name, e.g. model.layers.0.self_attn.q_proj.weight.nf4):
  *   NF4:  .nf4 (uint8, packed), .absmax (float)
  *   int4: .int4 (uint8 [N, kBlocks, block/2]), .scales (float [N, kBlocks]), .zero_points (uint8)
- * Float64 graphs take absmax already dequantized from the double-quantized form (it is a storage
- * trick; fp64 graphs exist for checks).
+ * With double quantization the session receives absmax already dequantized from its 8-bit form (the
+ * values QLoRA computes with; the 8-bit storage of absmax is not kept inside the session).
  */
 import type { Graph, T } from "../graph.ts";
 import { CONTRIB_DOMAIN } from "./kernels.ts";
@@ -137,14 +138,23 @@ export function quantLinear(
     w = g.raw("Mul", [w, s], g.float, [outF, blocks, q.blockSize]);
     return g.raw("Reshape", [w, g.const([outF, inF], "int64")], g.float, [outF, inF]);
   };
-  const fused =
-    q.type === "int4" && g.float === "float32"
-      ? {
-          op: "MatMulNBits",
-          domain: CONTRIB_DOMAIN,
-          inputs: zp ? [codes, scales, zp] : [codes, scales],
-          attrs: { K: inF, N: outF, bits: 4, block_size: q.blockSize },
-        }
-      : undefined;
+  // float32 forwards run fused contrib kernels (no float copy of W at all): MatMulNBits for int4,
+  // MatMulBnb4 (bitsandbytes' NF4 layout) for NF4. float64 has no such kernels.
+  const fused: Parameters<Graph["frozenLinear"]>[3] =
+    g.float !== "float32"
+      ? undefined
+      : q.type === "int4"
+        ? {
+            op: "MatMulNBits",
+            domain: CONTRIB_DOMAIN,
+            inputs: zp ? [codes, scales, zp] : [codes, scales],
+            attrs: { K: inF, N: outF, bits: 4, block_size: q.blockSize },
+          }
+        : {
+            op: "MatMulBnb4",
+            domain: CONTRIB_DOMAIN,
+            inputs: [codes, scales],
+            attrs: { K: inF, N: outF, block_size: q.blockSize, quant_type: 1 },
+          };
   return g.frozenLinear(x, outF, weight, fused);
 }

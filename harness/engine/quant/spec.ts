@@ -6,8 +6,8 @@
 import { UserError } from "../../errors.ts";
 import type { LlamaConfig } from "../checkpoint.ts";
 import { LORA_TARGETS, modulePath, targetShape } from "../llama.ts";
-import { INT4_BLOCK_SIZES, type Int4Tensor, quantizeInt4 } from "./int4.ts";
-import { type Nf4Tensor, quantizeNf4 } from "./nf4.ts";
+import { INT4_BLOCK_SIZES, type Int4Tensor, int4Bytes, quantizeInt4 } from "./int4.ts";
+import { type Nf4Tensor, nf4Bytes, quantizeNf4 } from "./nf4.ts";
 
 export const QUANT_TYPES = ["nf4", "int4"] as const;
 export type QuantType = (typeof QUANT_TYPES)[number];
@@ -85,6 +85,23 @@ export function checkQuantFits(q: QuantSpec, c: LlamaConfig, where: string): voi
 
 export type QuantTensor = { type: "nf4"; t: Nf4Tensor } | { type: "int4"; t: Int4Tensor };
 
+/** Quantize one [out, in] weight with the setting. */
+export function quantizeLinear(
+  q: QuantSpec,
+  w: Float32Array | Float64Array,
+  out: number,
+  inF: number,
+): QuantTensor {
+  return q.type === "nf4"
+    ? { type: "nf4", t: quantizeNf4(w, out, inF, { blockSize: q.blockSize, doubleQuant: q.doubleQuant }) }
+    : { type: "int4", t: quantizeInt4(w, out, inF, { blockSize: q.blockSize, zeroPoints: q.zeroPoints }) };
+}
+
+/** Bytes of a quantized weight: codes plus scales (and zero points or second-level scales). */
+export function quantBytes(t: QuantTensor): number {
+  return t.type === "nf4" ? nf4Bytes(t.t) : int4Bytes(t.t);
+}
+
 /**
  * Quantize every decoder linear of a checkpoint. `release(name)` is called once a weight is
  * quantized, so a caller streaming a large model can drop its float copy right away.
@@ -100,18 +117,7 @@ export function quantizeModel(
   for (const l of quantizedLinears(c)) {
     const w = weights.get(l.name);
     if (!w) throw new Error(`quant: the checkpoint lacks ${l.name}`);
-    out.set(
-      l.name,
-      q.type === "nf4"
-        ? {
-            type: "nf4",
-            t: quantizeNf4(w, l.out, l.in, { blockSize: q.blockSize, doubleQuant: q.doubleQuant }),
-          }
-        : {
-            type: "int4",
-            t: quantizeInt4(w, l.out, l.in, { blockSize: q.blockSize, zeroPoints: q.zeroPoints }),
-          },
-    );
+    out.set(l.name, quantizeLinear(q, w, l.out, l.in));
     release?.(l.name);
   }
   return out;

@@ -1,0 +1,121 @@
+/**
+ * 4-bit figures for `npm run perf` at the same shapes and protocol as the fp32 engine figures:
+ * resident weight bytes, LoRA training tokens/s and the step's peak RSS (NF4), decode tokens/s at
+ * batch 1 (int4 through MatMulNBits, and NF4). The float linears are quantized one at a time as they
+ * are made, so no full fp32 copy ever exists in this process; run it in a fresh process (the perf
+ * command does) so the RSS figures are the 4-bit model's own. Figures only: nothing is asserted.
+ */
+import type { LlamaConfig } from "../checkpoint.ts";
+import { initLora } from "../lora.ts";
+import { type FArr, LlamaModel } from "../model.ts";
+import { decodeTokensPerS, fastWeights, round } from "../perf.ts";
+import type { Device } from "../session.ts";
+import {
+  type QuantSpec,
+  type QuantTensor,
+  quantBytes,
+  quantizedLinears,
+  quantizeLinear,
+  resolveQuant,
+} from "./spec.ts";
+
+export interface QuantPerfOptions {
+  config: LlamaConfig;
+  seqLen: number;
+  trainSteps: number;
+  decodeSteps: number;
+  threads?: number;
+  device?: Device;
+  log?: (msg: string) => void;
+}
+
+/** Highest process RSS seen while `work` runs (sampled every few ms; onnxruntime runs off the JS thread). */
+async function peakRssDuring<R>(work: () => Promise<R>): Promise<{ result: R; peak: number }> {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 5);
+  try {
+    const result = await work();
+    return { result, peak: Math.max(peak, process.memoryUsage.rss()) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function build(c: LlamaConfig, q: QuantSpec) {
+  const shapes = new Map(quantizedLinears(c).map((l) => [l.name, l]));
+  const quantized = new Map<string, QuantTensor>();
+  let fp32Bytes = 0;
+  let qBytes = 0;
+  const weights = fastWeights(c, (name, a) => {
+    fp32Bytes += a.byteLength;
+    const l = shapes.get(name);
+    if (!l) {
+      qBytes += a.byteLength;
+      return true;
+    }
+    const t = quantizeLinear(q, a, l.out, l.in);
+    qBytes += quantBytes(t);
+    quantized.set(name, t);
+    return false;
+  });
+  return { weights: weights as Map<string, FArr>, quantized, fp32Bytes, qBytes };
+}
+
+async function onePerf(q: QuantSpec, o: QuantPerfOptions, train: boolean) {
+  const log = o.log ?? (() => {});
+  const c = o.config;
+  log(
+    `${q.type}: quantizing random weights (${c.numLayers} layers, hidden ${c.hiddenSize}) tensor by tensor…`,
+  );
+  const { weights, quantized, fp32Bytes, qBytes } = build(c, q);
+  const model = new LlamaModel(c, weights, { threads: o.threads, device: o.device, quant: q, quantized });
+  const T = o.seqLen;
+  const ids = Array.from({ length: T }, (_, t) => 1 + ((t * 7919) % (c.vocabSize - 1)));
+  const out: Record<string, unknown> = {
+    block_size: q.blockSize,
+    weights_bytes: qBytes,
+    weights_over_fp32: round(qBytes / fp32Bytes, 3),
+  };
+  if (train) {
+    const lora = initLora(
+      c,
+      { r: 8, alpha: 16, dropout: 0, targetModules: ["q_proj", "v_proj"], useRslora: false },
+      0,
+    );
+    for (const [k, v] of lora.tensors) if (k.includes("lora_B")) v.fill(0.01);
+    const batch = { inputIds: [ids], labels: [ids] };
+    log(`${q.type}: LoRA training step at T=${T} (warm-up)…`);
+    const warm = await peakRssDuring(() => model.lossAndGrads(batch, { lora }));
+    const t0 = performance.now();
+    const { peak } = await peakRssDuring(async () => {
+      for (let i = 0; i < o.trainSteps; i++) await model.lossAndGrads(batch, { lora });
+    });
+    const s = (performance.now() - t0) / 1000 / o.trainSteps;
+    await model.release("loss");
+    Object.assign(out, {
+      train_seconds_per_step: round(s),
+      train_tokens_per_s: round(T / s),
+      peak_rss_bytes: Math.max(warm.peak, peak),
+    });
+  }
+  log(`${q.type}: decode, batch 1, ${o.decodeSteps} steps…`);
+  out.decode_tokens_per_s = round(await decodeTokensPerS(model, ids, 1, o.decodeSteps));
+  await model.release();
+  return { fp32Bytes, figures: out };
+}
+
+/** NF4 (training, decode, bytes) and int4 (decode, bytes) figures. */
+export async function quantPerf(o: QuantPerfOptions) {
+  const nf4 = await onePerf(resolveQuant({ type: "nf4" }, "perf"), o, true);
+  const int4 = await onePerf(resolveQuant({ type: "int4" }, "perf"), o, false);
+  return {
+    seq_len: o.seqLen,
+    fp32_weights_bytes: nf4.fp32Bytes,
+    note: "decoder linears in 4 bits, embeddings, norms and lm_head fp32; LoRA r=8 on q_proj,v_proj as in train",
+    nf4: nf4.figures,
+    int4: int4.figures,
+    process_peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
+  };
+}
