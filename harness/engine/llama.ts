@@ -20,7 +20,7 @@ import type { LlamaConfig } from "./checkpoint.ts";
 import { type Dim, Graph, type T } from "./graph.ts";
 import { elemType } from "./onnx.ts";
 import { type QuantInit, quantLinear } from "./quant/graph.ts";
-import type { QuantSpec } from "./quant/spec.ts";
+import type { QuantSpec } from "./quant/types.ts";
 import { storedHalf, type WeightStorage } from "./storage.ts";
 
 export const LORA_TARGETS = Object.keys(LORA_MODULES);

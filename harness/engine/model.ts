@@ -9,8 +9,8 @@ import { join } from "node:path";
 import type ort from "onnxruntime-node";
 import { type Checkpoint, type LlamaConfig, loadLlamaCheckpoint } from "./checkpoint.ts";
 import { buildLlamaGraph, dropoutKey, type LoraGraphSpec } from "./llama.ts";
-import type { QuantSpec, QuantTensor } from "./quant/spec.ts";
 import { QuantStore } from "./quant/store.ts";
+import type { QuantSpec, QuantTensor } from "./quant/types.ts";
 import { ropeInvFreq } from "./rope.ts";
 import {
   type Device,

@@ -203,6 +203,13 @@ describe("graph ops: forward and VJP against float64 references", () => {
       (g, [x, w]) => g.linearCast(x, w),
       ([x, w]) => nd.matmul(x, nd.transpose(w, [1, 0])),
     );
+    // A frozen weight rebuilt for the backward (4-bit weights): here the rebuild adds the run-time zero.
+    await checkOp(
+      "frozenLinear",
+      [{ shape: [3, 4] }, { shape: [5, 4], frozen: true }],
+      (g, [x, w]) => g.frozenLinear(x, 5, (z) => (z ? g.raw("Add", [w, z], g.float, [5, 4]) : w)),
+      ([x, w]) => nd.matmul(x, nd.transpose(w, [1, 0])),
+    );
   });
 
   it("layout", async () => {

@@ -17,7 +17,7 @@
 import type { Graph, T } from "../graph.ts";
 import { CONTRIB_DOMAIN } from "./kernels.ts";
 import { NF4_CODE } from "./nf4.ts";
-import type { QuantSpec, QuantTensor } from "./spec.ts";
+import type { QuantSpec, QuantTensor } from "./types.ts";
 
 /** The external initializers of one quantized weight: name suffix, dtype and dims. */
 export interface QuantInit {

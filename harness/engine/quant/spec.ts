@@ -6,21 +6,11 @@
 import { UserError } from "../../errors.ts";
 import type { LlamaConfig } from "../checkpoint.ts";
 import { LORA_TARGETS, modulePath, targetShape } from "../llama.ts";
-import { INT4_BLOCK_SIZES, type Int4Tensor, int4Bytes, quantizeInt4 } from "./int4.ts";
-import { type Nf4Tensor, nf4Bytes, quantizeNf4 } from "./nf4.ts";
+import { INT4_BLOCK_SIZES, int4Bytes, quantizeInt4 } from "./int4.ts";
+import { nf4Bytes, quantizeNf4 } from "./nf4.ts";
+import { QUANT_TYPES, type QuantSpec, type QuantTensor, type QuantType } from "./types.ts";
 
-export const QUANT_TYPES = ["nf4", "int4"] as const;
-export type QuantType = (typeof QUANT_TYPES)[number];
-
-export interface QuantSpec {
-  type: QuantType;
-  /** Values per block along a weight row (the in-features axis). */
-  blockSize: number;
-  /** NF4 only: quantize the absmax values again (8-bit, blocks of 256), as QLoRA's double quantization. */
-  doubleQuant: boolean;
-  /** int4 only: asymmetric blocks with packed zero points instead of the fixed zero point 8. */
-  zeroPoints?: boolean;
-}
+export { QUANT_TYPES, type QuantSpec, type QuantTensor, type QuantType };
 
 /** bitsandbytes' and QLoRA's NF4 block (64); onnxruntime's usual int4 block (32). */
 export const DEFAULT_BLOCK: Record<QuantType, number> = { nf4: 64, int4: 32 };
@@ -82,8 +72,6 @@ export function checkQuantFits(q: QuantSpec, c: LlamaConfig, where: string): voi
       );
   }
 }
-
-export type QuantTensor = { type: "nf4"; t: Nf4Tensor } | { type: "int4"; t: Int4Tensor };
 
 /** Quantize one [out, in] weight with the setting. */
 export function quantizeLinear(
