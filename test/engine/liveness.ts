@@ -6,7 +6,7 @@
  * from the builder's own shapes, with symbolic dimensions bound by `dims`.
  */
 import onnxProto from "onnx-proto";
-import { Graph } from "../../harness/engine/graph.ts";
+import { GraphCore } from "../../harness/engine/graph-core.ts";
 
 type Info = { dtype: string; shape: readonly (number | string)[] };
 const ALIAS = new Set(["Reshape", "Unsqueeze", "Squeeze", "Identity", "Flatten"]);
@@ -14,7 +14,7 @@ const ALIAS = new Set(["Reshape", "Unsqueeze", "Squeeze", "Identity", "Flatten"]
 /** Build with the builder's tensor shapes recorded (by name), for the walk below. */
 export function withShapes<R>(build: () => R): { result: R; shapes: Map<string, Info> } {
   const shapes = new Map<string, Info>();
-  const proto = Graph.prototype as unknown as { node: (...a: unknown[]) => { name: string }[] };
+  const proto = GraphCore.prototype as unknown as { node: (...a: unknown[]) => { name: string }[] };
   const original = proto.node;
   proto.node = function (this: unknown, ...args: unknown[]) {
     const outs = original.apply(this, args) as (Info & { name: string })[];
