@@ -8,7 +8,7 @@ import os from "node:os";
 import type { LlamaConfig } from "./checkpoint.ts";
 import { Graph } from "./graph.ts";
 import { initLora } from "./lora.ts";
-import { type FArr, LlamaModel } from "./model.ts";
+import { disposeCache, type FArr, LlamaModel } from "./model.ts";
 import { type StudyStepOptions, studyStepPerf } from "./perf-study.ts";
 import { type Device, resolveThreads, Session } from "./session.ts";
 
@@ -225,6 +225,9 @@ export async function enginePerf(o: PerfOptions) {
   const decodeB =
     o.decodeBatch > 1 ? await decodeTokensPerS(model, ids, o.decodeBatch, o.decodeSteps) : decode1;
   const decodeFed = await model.weightBytesFed("decode");
+  // Host↔device traffic of the last batched step (a GPU device; the CPU moves nothing).
+  const bytes = (t: Record<string, number>) => Object.values(t).reduce((a, b) => a + b, 0);
+  const moved = { up: bytes(model.lastTransfer.up), down: bytes(model.lastTransfer.down) };
   await model.release();
   const streamBound = bw / weightsBytes; // tokens/s if each step only streamed the weights once
   const peakRss = process.resourceUsage().maxRSS * 1024;
@@ -260,6 +263,7 @@ export async function enginePerf(o: PerfOptions) {
       weight_stream_bound_tokens_per_s: round(streamBound),
       bandwidth_fraction: round(decode1 / streamBound, 3),
       weight_bytes_fed_per_run: decodeFed,
+      ...(o.device && o.device !== "cpu" ? { bytes_moved_per_step: moved } : {}),
     },
     ...(studyStep ? { study_step: studyStep } : {}),
     machine: {
@@ -290,13 +294,17 @@ export async function decodeTokensPerS(
   const d0 = performance.now();
   for (let i = 0; i < steps; i++) {
     for (const r of m) r.push(true);
+    const prev = step.cache;
     step = await model.decodeStep(
       rows.map(() => [5]),
-      step.cache,
+      prev,
       m,
       rows.map(() => [64 + i]),
     );
+    // On WebGPU the cache is device buffers: free each step's now, not at garbage collection.
+    disposeCache(prev);
   }
+  disposeCache(step.cache);
   return (B * steps) / ((performance.now() - d0) / 1000);
 }
 
