@@ -65,7 +65,9 @@ describe("placement on WebGPU", () => {
       expect(nodes.some((n) => n.op === "MatMul" || n.op === "Gemm" || n.op === "FusedMatMul")).toBe(true);
       expect(describeNodes(heavyFallbacks)).toEqual([]);
       expect(fallbacks.every((n) => n.provider === "CPUExecutionProvider")).toBe(true);
-      expect(fractionOnDevice).toBeGreaterThan(0.9);
+      // What may stay behind is shape arithmetic: int64 in, int64 out.
+      const notShape = fallbacks.filter((n) => ![...n.inputs, ...n.outputs].every((t) => t.type === "int64"));
+      expect(describeNodes(notShape)).toEqual([]);
     });
   }
 });
