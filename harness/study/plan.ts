@@ -22,7 +22,7 @@ import { engineVersion, type RuntimeIdentity, runtimeIdentity } from "../engine/
 import { UserError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import type { ArmConfig, ProfileConfig } from "./config.ts";
-import { defaultBudget, type MemoryPlan, planMemory } from "./memory-plan.ts";
+import { type MemoryPlan, planMemory } from "./memory-plan.ts";
 
 export interface ResolvedArm {
   id: string;
@@ -238,16 +238,21 @@ export async function buildContext(
  */
 export function withMemoryPlan(ctx: StudyContext, budget?: number): StudyContext {
   const p = ctx.profile;
-  const lens = ctx.arms
-    .filter((a) => a.kind === "lora")
-    .flatMap((a) => ctx.trainingExamples(a.trainN).map((e) => e.inputIds.length));
+  const loraArms = ctx.arms.filter((a) => a.kind === "lora");
+  const rows = loraArms.flatMap((a) => ctx.trainingExamples(a.trainN));
   const memory = planMemory({
     config: ctx.modelConfig,
     device: p.device,
-    budget: budget ?? defaultBudget(p.device),
+    budget,
     batchSize: p.training.batchSize,
     gradAccum: p.training.gradAccum,
-    trainSeqLen: Math.max(1, ...lens),
+    trainSeqLen: Math.max(1, ...rows.map((e) => e.inputIds.length)),
+    labelsPerRow: Math.max(1, ...rows.map((e) => e.labels.filter((l) => l !== -100).length)),
+    lora: {
+      r: Math.max(1, ...loraArms.map((a) => a.r ?? 1)),
+      targets: p.lora.targetModules,
+      dropout: p.lora.dropout > 0,
+    },
     decodeBatch: Math.min(p.decoding.batchSize, Math.max(1, ctx.evalPrompts.length)),
     promptLen: Math.max(1, ...ctx.evalPrompts.map((q) => q.promptIds.length)),
     newTokens: p.decoding.maxNewTokens,

@@ -4,9 +4,8 @@
  * them directly.
  */
 import { join, resolve } from "node:path";
-import { loadLlamaCheckpoint } from "../engine/checkpoint.ts";
 import { countLoraParams } from "../engine/lora.ts";
-import { LlamaModel } from "../engine/model.ts";
+import { openLlama } from "../engine/model.ts";
 import type { Device } from "../engine/session.ts";
 import { continuationBias } from "../metrics/continuation.ts";
 import { type ArmProgress, evaluateUnit, scorePredictions, type TrainedUnit, trainUnit } from "./arm.ts";
@@ -108,9 +107,9 @@ export async function runUnits(plan: Plan, o: RunOptions = {}): Promise<StudyRun
       });
       if (!todo.length) return;
       log(`loading ${ctx.modelDir}…`);
-      const ck = loadLlamaCheckpoint(ctx.modelDir);
-      // One weight-holding session at a time: opening the decode session releases the loss session.
-      const model = new LlamaModel(ck.config, ck.weights, {
+      // The device's weight storage (float16 on CUDA), and one weight-holding session at a time:
+      // opening the decode session releases the loss session.
+      const { model } = openLlama(ctx.modelDir, {
         device: ctx.profile.device,
         threads: ctx.profile.threads,
         oneSession: true,
