@@ -1,9 +1,10 @@
 /**
  * CUDA readiness without a GPU: every node of every graph the study builds (loss with and without
- * LoRA dropout, logits, KV-cached decode, with and without an adapter) must have a kernel in
- * onnxruntime's CUDA provider at the graph's opset and for the tensor types it is fed, checked against
- * the vendored table fixtures/onnxruntime/cuda-kernels.json. A node without a CUDA kernel would run
- * on the CPU, copying its tensors across PCIe on every step.
+ * LoRA dropout and layer recomputation, logits, KV-cached decode, with and without an adapter; fp32
+ * and fp16 weight storage) must have a kernel in onnxruntime's CUDA provider at the graph's opset
+ * and for the tensor types it is fed, checked against the vendored table
+ * fixtures/onnxruntime/cuda-kernels.json. A node without a CUDA kernel would run on the CPU, copying
+ * its tensors across PCIe on every step.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -90,7 +91,7 @@ function missingKernel(n: TypedNode, opset: number): string | null {
 }
 
 const lora = { r: 8, scaling: 2, targets: ["q_proj", "v_proj"] };
-const SPECS: [string, Omit<GraphSpec, "config">][] = [
+const BASE: [string, Omit<GraphSpec, "config">][] = [
   ["loss, LoRA with dropout masks", { kind: "loss", lora: { ...lora, dropout: true } }],
   ["loss, LoRA without dropout", { kind: "loss", lora: { ...lora, dropout: false } }],
   [
@@ -103,6 +104,11 @@ const SPECS: [string, Omit<GraphSpec, "config">][] = [
   ["decode", { kind: "decode" }],
   ["decode, LoRA", { kind: "decode", lora: { ...lora, dropout: false } }],
 ];
+// fp32 storage (the CPU's) and fp16 storage (CUDA's default: half initializers cast up at each use).
+const SPECS: [string, Omit<GraphSpec, "config">][] = BASE.flatMap(([what, spec]) => [
+  [`${what}, fp32 weights`, { ...spec, storage: "float32" as const }],
+  [`${what}, fp16 weights`, { ...spec, storage: "float16" as const }],
+]);
 
 describe("every op of the built graphs has a CUDA kernel (onnxruntime 1.30, vendored table)", () => {
   // TinyLlama's shapes with 2 layers: the same ops and types as 22, built in milliseconds.
@@ -111,6 +117,9 @@ describe("every op of the built graphs has a CUDA kernel (onnxruntime 1.30, vend
     it(what, () => {
       const { opset, nodes } = typedNodes(buildLlamaGraph({ ...spec, config }).bytes);
       expect(nodes.length).toBeGreaterThan(20);
+      // Not vacuous: fp16 storage really feeds half tensors to the graph's casts.
+      if (spec.storage === "float16")
+        expect(nodes.some((n) => n.op === "Cast" && n.inputs[0] === "float16")).toBe(true);
       const missing = [...new Set(nodes.map((n) => missingKernel(n, opset)).filter((x) => x !== null))];
       expect(missing).toEqual([]);
     });
