@@ -21,9 +21,12 @@ import { ROOT } from "../cli-helpers.ts";
 import { type FakeRepo, type OnDisk, startFakeHub } from "../data/hub-server.ts";
 
 // --quick: the same pipeline on a 4-layer model of TinyLlama's widths, to check the wiring in minutes.
+// --plan-only: stop after the cpu and cuda plans (no weights are loaded: a few hundred MB of RAM).
 const QUICK = process.argv.includes("--quick");
-const WORK = join(ROOT, ".cache", QUICK ? "rehearsal-quick" : "rehearsal");
-const MODEL = join(WORK, "model");
+const PLAN_ONLY = process.argv.includes("--plan-only");
+const WORK = join(ROOT, ".cache", QUICK ? "rehearsal-quick" : PLAN_ONLY ? "rehearsal-plan" : "rehearsal");
+// The generated checkpoint is shared by the full and plan-only modes (it is only read).
+const MODEL = join(ROOT, ".cache", QUICK ? "rehearsal-quick" : "rehearsal", "model");
 const MODEL_ID = "TinyLlama/TinyLlama-1.1B-Chat-v1.0";
 const DATASET_ID = "abisee/cnn_dailymail";
 const GiB = 2 ** 30;
@@ -174,6 +177,10 @@ export default defineConfig({
   const cudaPlan = JSON.parse(
     timed("plan --device cuda", [...cli, "plan", ...common, "--device", "cuda", "--json"], offline),
   );
+  if (PLAN_ONLY) {
+    process.stdout.write(`${JSON.stringify({ cpu: plan.memory, cuda: cudaPlan.memory }, null, 2)}\n`);
+    return;
+  }
   for (const a of plan.arms as { id: string }[])
     timed(
       `arm ${a.id}`,
