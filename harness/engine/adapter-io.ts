@@ -8,7 +8,8 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fsError, UserError } from "../errors.ts";
 import { writeDirAtomic } from "../fsutil.ts";
-import { type LlamaConfig, llamaWeightNames } from "./checkpoint.ts";
+import { LORA_MODULES, loraKey, loraShapes } from "./architecture.ts";
+import type { LlamaConfig } from "./checkpoint.ts";
 import { openSafetensors, type StTensorInput, serializeSafetensors } from "./safetensors.ts";
 
 export interface LoraConfig {
@@ -21,34 +22,8 @@ export interface LoraConfig {
   fanInFanOut: false;
 }
 
-/** Linear modules of a Llama layer that LoRA may target, with their parent in the module tree. */
-export const LORA_MODULES: Record<string, "self_attn" | "mlp"> = {
-  q_proj: "self_attn",
-  k_proj: "self_attn",
-  v_proj: "self_attn",
-  o_proj: "self_attn",
-  gate_proj: "mlp",
-  up_proj: "mlp",
-  down_proj: "mlp",
-};
-
 export function loraScaling(c: Pick<LoraConfig, "r" | "alpha" | "useRslora">): number {
   return c.useRslora ? c.alpha / Math.sqrt(c.r) : c.alpha / c.r;
-}
-
-export function peftKey(layer: number, module: string, which: "A" | "B"): string {
-  if (!Object.hasOwn(LORA_MODULES, module)) throw new Error(`not a LoRA target module: ${module}`);
-  return `base_model.model.model.layers.${layer}.${LORA_MODULES[module]}.${module}.lora_${which}.weight`;
-}
-
-/** [A shape, B shape] for a target: A [r, in], B [out, r], from the base Linear's [out, in]. */
-function loraShapes(model: LlamaConfig, module: string, r: number): [number[], number[]] {
-  const name = `model.layers.0.${LORA_MODULES[module]}.${module}.weight`;
-  const [out, inF] = llamaWeightNames({ ...model, numLayers: 1 }).find((w) => w.name === name)!.shape;
-  return [
-    [r, inF],
-    [out, r],
-  ];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -220,15 +195,7 @@ export function loadAdapter(
     const tensors = new Map<string, Float32Array>();
     const shapes = new Map<string, number[]>();
     // Layer-major, modules in Llama order: the order the rest of the engine enumerates LoRA tensors.
-    const expected = new Map<string, number[]>();
-    const modules = Object.keys(LORA_MODULES).filter((m) => config.targetModules.includes(m));
-    for (let i = 0; i < modelConfig.numLayers; i++) {
-      for (const module of modules) {
-        const [a, b] = loraShapes(modelConfig, module, config.r);
-        expected.set(peftKey(i, module, "A"), a);
-        expected.set(peftKey(i, module, "B"), b);
-      }
-    }
+    const expected = new Map<string, number[]>(loraShapes(modelConfig, config).map((t) => [t.key, t.shape]));
     for (const [raw, info] of f.tensors) {
       const m = KEY_RE.exec(raw);
       if (!m || LORA_MODULES[m[3]] !== m[2])
@@ -241,7 +208,7 @@ export function loadAdapter(
       if (!config.targetModules.includes(module)) {
         bad(`has tensors for ${module}, which target_modules in adapter_config.json does not list`);
       }
-      const key = peftKey(layer, module, which as "A" | "B");
+      const key = loraKey(layer, module, which as "A" | "B");
       if (tensors.has(key)) bad(`tensor ${key} appears twice (with and without ".default")`);
       const want = expected.get(key)!;
       const shape = info.shape;

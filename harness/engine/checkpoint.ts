@@ -18,6 +18,7 @@ import { basename, dirname, join } from "node:path";
 import { fsError, UserError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import { rngStream } from "../rng.ts";
+import { llamaWeightNames } from "./architecture.ts";
 import { f32ToBf16, f32ToF16 } from "./dtype.ts";
 import { parseRope, type RopeScaling, ropeConfigFields } from "./rope.ts";
 import {
@@ -192,31 +193,6 @@ function configJson(config: LlamaConfig, torchDtype: string, extra: Record<strin
 
 // ---------------------------------------------------------------------------------------------
 // weight names
-
-const LAYER_TENSORS: [string, (c: LlamaConfig) => number[]][] = [
-  ["input_layernorm", (c) => [c.hiddenSize]],
-  ["self_attn.q_proj", (c) => [c.numHeads * c.headDim, c.hiddenSize]],
-  ["self_attn.k_proj", (c) => [c.numKvHeads * c.headDim, c.hiddenSize]],
-  ["self_attn.v_proj", (c) => [c.numKvHeads * c.headDim, c.hiddenSize]],
-  ["self_attn.o_proj", (c) => [c.hiddenSize, c.numHeads * c.headDim]],
-  ["post_attention_layernorm", (c) => [c.hiddenSize]],
-  ["mlp.gate_proj", (c) => [c.intermediateSize, c.hiddenSize]],
-  ["mlp.up_proj", (c) => [c.intermediateSize, c.hiddenSize]],
-  ["mlp.down_proj", (c) => [c.hiddenSize, c.intermediateSize]],
-];
-
-/** Every tensor a LlamaForCausalLM checkpoint must have, in state-dict order. lm_head only when untied. */
-export function llamaWeightNames(config: LlamaConfig): { name: string; shape: number[] }[] {
-  const out = [{ name: "model.embed_tokens.weight", shape: [config.vocabSize, config.hiddenSize] }];
-  for (let i = 0; i < config.numLayers; i++) {
-    for (const [part, shape] of LAYER_TENSORS)
-      out.push({ name: `model.layers.${i}.${part}.weight`, shape: shape(config) });
-  }
-  out.push({ name: "model.norm.weight", shape: [config.hiddenSize] });
-  if (!config.tieWordEmbeddings)
-    out.push({ name: "lm_head.weight", shape: [config.vocabSize, config.hiddenSize] });
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // loading

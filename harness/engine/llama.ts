@@ -15,15 +15,13 @@
  * and is not merged with the forward copy; its VJP, seeded with that gradient, gives the layer's
  * input gradient and LoRA gradients. One layer's activations are alive at a time.
  */
-import { LORA_MODULES, peftKey } from "./adapter-io.ts";
+import { linearShape, linearWeightName, loraKey } from "./architecture.ts";
 import type { LlamaConfig } from "./checkpoint.ts";
 import { type Dim, Graph, type T } from "./graph.ts";
 import { elemType } from "./onnx.ts";
 import { type QuantInit, quantLinear } from "./quant/graph.ts";
 import type { QuantSpec } from "./quant/types.ts";
 import { storedHalf, type WeightStorage } from "./storage.ts";
-
-export const LORA_TARGETS = Object.keys(LORA_MODULES);
 
 export interface LoraGraphSpec {
   r: number;
@@ -52,35 +50,8 @@ export interface GraphSpec {
   quant?: QuantSpec;
 }
 
-/** Module path of a target inside a layer: self_attn.q_proj, mlp.gate_proj … */
-export function modulePath(target: string): string {
-  return `${LORA_MODULES[target]}.${target}`;
-}
-
-/** PEFT's state-dict key of a LoRA tensor; also the graph input's name. */
-export const loraKey = peftKey;
-
 export function dropoutKey(layer: number, target: string): string {
   return `dropout.${layer}.${target}`;
-}
-
-/** In/out features of a target's Linear. */
-export function targetShape(c: LlamaConfig, target: string): { inF: number; outF: number } {
-  const H = c.hiddenSize;
-  const q = c.numHeads * c.headDim;
-  const kv = c.numKvHeads * c.headDim;
-  const table: Record<string, [number, number]> = {
-    q_proj: [H, q],
-    k_proj: [H, kv],
-    v_proj: [H, kv],
-    o_proj: [q, H],
-    gate_proj: [H, c.intermediateSize],
-    up_proj: [H, c.intermediateSize],
-    down_proj: [c.intermediateSize, H],
-  };
-  const s = table[target];
-  if (!s) throw new Error(`llama: unknown LoRA target ${target}`);
-  return { inF: s[0], outF: s[1] };
 }
 
 export interface BuiltGraph {
@@ -162,8 +133,8 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
   };
 
   const lin = (x: T, layer: number, target: string): T => {
-    const { inF, outF } = targetShape(c, target);
-    const name = `model.layers.${layer}.${modulePath(target)}.weight`;
+    const { inF, outF } = linearShape(c, target);
+    const name = linearWeightName(layer, target);
     const y = spec.quant
       ? quantLinear(g, x, name, spec.quant, outF, inF, qparam)
       : dense(x, w(name, [outF, inF]));

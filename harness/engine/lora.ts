@@ -6,8 +6,9 @@
  */
 import { type Rng, rngStream } from "../rng.ts";
 import { type LoraConfig, loraScaling } from "./adapter-io.ts";
+import { linearShape, linearWeightName, loraKey, loraShapes } from "./architecture.ts";
 import type { LlamaConfig } from "./checkpoint.ts";
-import { LORA_TARGETS, type LoraGraphSpec, loraKey, modulePath, targetShape } from "./llama.ts";
+import type { LoraGraphSpec } from "./llama.ts";
 import type { FArr, LoraTensors } from "./model.ts";
 
 /** The LoRA hyper-parameters the engine uses (PEFT's LoraConfig without its fixed fields). */
@@ -15,32 +16,6 @@ export type LoraSettings = Pick<LoraConfig, "r" | "alpha" | "dropout" | "targetM
 
 export function loraGraphSpec(s: LoraSettings): LoraGraphSpec {
   return { r: s.r, scaling: loraScaling(s), targets: [...s.targetModules].sort(), dropout: false };
-}
-
-/** Every (layer, target, A|B) key with its shape, in a fixed order. */
-export function loraShapes(c: LlamaConfig, s: LoraSettings): { key: string; shape: [number, number] }[] {
-  const out: { key: string; shape: [number, number] }[] = [];
-  for (let i = 0; i < c.numLayers; i++) {
-    for (const t of LORA_TARGETS) {
-      if (!s.targetModules.includes(t)) continue;
-      const { inF, outF } = targetShape(c, t);
-      out.push({ key: loraKey(i, t, "A"), shape: [s.r, inF] });
-      out.push({ key: loraKey(i, t, "B"), shape: [outF, s.r] });
-    }
-  }
-  return out;
-}
-
-export function countLoraParams(c: LlamaConfig, s: LoraSettings): number {
-  return loraShapes(c, s).reduce((n, { shape }) => n + shape[0] * shape[1], 0);
-}
-
-export function countModelParams(c: LlamaConfig): number {
-  const H = c.hiddenSize;
-  const q = c.numHeads * c.headDim;
-  const kv = c.numKvHeads * c.headDim;
-  const layer = 2 * H + H * q + 2 * H * kv + q * H + 3 * H * c.intermediateSize;
-  return c.vocabSize * H * (c.tieWordEmbeddings ? 1 : 2) + H + c.numLayers * layer;
 }
 
 /** A fresh adapter: A ~ U(−1/√in, 1/√in) from the seed's "lora-init" stream (one child per key), B = 0. */
@@ -110,10 +85,10 @@ export function mergeLora(c: LlamaConfig, weights: Map<string, FArr>, lora: Lora
   const { r, scaling } = lora.spec;
   for (let i = 0; i < c.numLayers; i++) {
     for (const t of lora.spec.targets) {
-      const { inF, outF } = targetShape(c, t);
+      const { inF, outF } = linearShape(c, t);
       const A = lora.tensors.get(loraKey(i, t, "A"))!;
       const B = lora.tensors.get(loraKey(i, t, "B"))!;
-      const name = `model.layers.${i}.${modulePath(t)}.weight`;
+      const name = linearWeightName(i, t);
       const W = weights.get(name)!;
       const merged = W instanceof Float64Array ? Float64Array.from(W) : Float32Array.from(W);
       for (let o = 0; o < outF; o++) {

@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import type ort from "onnxruntime-node";
+import { linearShape, llamaWeightNames, loraShapes } from "./architecture.ts";
 import { type Checkpoint, type LlamaConfig, loadLlamaCheckpoint } from "./checkpoint.ts";
 import { buildLlamaGraph, dropoutKey, type LoraGraphSpec } from "./llama.ts";
 import { QuantStore } from "./quant/store.ts";
@@ -71,6 +72,7 @@ export class LlamaModel {
   private readonly pool: SessionPool;
   /** Weights converted to the graph's float type; they back live sessions, so they stay referenced. */
   private converted = new Map<string, FArr>();
+  private shapes?: Map<string, number[]>;
   readonly float: "float32" | "float64";
   /** Bytes moved between host and device by the latest run, per tensor (empty on the cpu device). */
   lastTransfer: Transfer = { up: {}, down: {} };
@@ -184,18 +186,19 @@ export class LlamaModel {
     return x;
   }
 
+  /** Shape of a fed weight or LoRA tensor, from the architecture's tables. */
   private dimsOf(name: string, lora?: LoraTensors): number[] {
-    const c = this.config;
-    const H = c.hiddenSize;
-    if (name.includes(".lora_")) {
-      const r = lora!.spec.r;
-      const n = this.weights.get(name) ?? lora!.tensors.get(name)!;
-      return name.includes("lora_A") ? [r, n.length / r] : [n.length / r, r];
+    if (!this.shapes) {
+      this.shapes = new Map(llamaWeightNames(this.config).map((t) => [t.name, t.shape]));
+      if (this.config.tieWordEmbeddings)
+        this.shapes.set("lm_head.weight", [this.config.vocabSize, this.config.hiddenSize]);
     }
-    if (name.endsWith("norm.weight") || name.endsWith("layernorm.weight")) return [H];
-    const n = this.weights.get(name)!.length;
-    if (name.endsWith("down_proj.weight") || name.endsWith("o_proj.weight")) return [H, n / H];
-    return [n / H, H];
+    const known = this.shapes.get(name);
+    if (known) return known;
+    const spec = lora && { r: lora.spec.r, targetModules: lora.spec.targets };
+    const lo = spec && loraShapes(this.config, spec).find((t) => t.key === name);
+    if (!lo) throw new Error(`model: no shape for ${name}`);
+    return lo.shape;
   }
 
   /** cos/sin tables [B, S, hd] for the given positions, computed as HF does (float32 inv_freq, scaled). */
@@ -329,11 +332,11 @@ export class LlamaModel {
     return { loss: (out.loss.data as FArr)[0], grads, tokens: M, padded: batch.inputIds.length * T };
   }
 
-  /** Names and per-row sizes of the dropout masks a LoRA loss graph takes: [key, inFeatures]. */
+  /** Names and per-row sizes of the dropout masks a LoRA loss graph takes: [key, in features]. */
   dropoutInputs(spec: LoraGraphSpec): [string, number][] {
     const out: [string, number][] = [];
     for (let i = 0; i < this.config.numLayers; i++)
-      for (const t of spec.targets) out.push([dropoutKey(i, t), inFeatures(this.config, t)]);
+      for (const t of spec.targets) out.push([dropoutKey(i, t), linearShape(this.config, t).inF]);
     return out;
   }
 
@@ -434,12 +437,6 @@ export interface KvCache {
 /** Free a cache's device buffers now rather than at garbage collection (host arrays need nothing). */
 export function disposeCache(cache: KvCache): void {
   for (const t of [...cache.keys, ...cache.values]) if (!ArrayBuffer.isView(t)) t.dispose();
-}
-
-export function inFeatures(c: LlamaConfig, target: string): number {
-  if (target === "o_proj") return c.numHeads * c.headDim;
-  if (target === "down_proj") return c.intermediateSize;
-  return c.hiddenSize;
 }
 
 /**

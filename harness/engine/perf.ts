@@ -5,6 +5,7 @@
  * peak RSS. Figures only: nothing here asserts a time.
  */
 import os from "node:os";
+import { linearFlopsPerToken, llamaWeightNames } from "./architecture.ts";
 import type { LlamaConfig } from "./checkpoint.ts";
 import { Graph } from "./graph.ts";
 import { initLora } from "./lora.ts";
@@ -60,28 +61,10 @@ export function fastWeights(
   /** Sees each tensor as it is made; returning false drops it (e.g. once quantized), so they never coexist. */
   take?: (name: string, a: Float32Array) => boolean,
 ): Map<string, Float32Array> {
-  const H = c.hiddenSize;
-  const q = c.numHeads * c.headDim;
-  const kv = c.numKvHeads * c.headDim;
-  const shapes: [string, number][] = [
-    ["model.embed_tokens.weight", c.vocabSize * H],
-    ["model.norm.weight", H],
-    ["lm_head.weight", c.vocabSize * H],
-  ];
-  for (let i = 0; i < c.numLayers; i++) {
-    const p = `model.layers.${i}`;
-    shapes.push(
-      [`${p}.input_layernorm.weight`, H],
-      [`${p}.post_attention_layernorm.weight`, H],
-      [`${p}.self_attn.q_proj.weight`, q * H],
-      [`${p}.self_attn.k_proj.weight`, kv * H],
-      [`${p}.self_attn.v_proj.weight`, kv * H],
-      [`${p}.self_attn.o_proj.weight`, H * q],
-      [`${p}.mlp.gate_proj.weight`, c.intermediateSize * H],
-      [`${p}.mlp.up_proj.weight`, c.intermediateSize * H],
-      [`${p}.mlp.down_proj.weight`, H * c.intermediateSize],
-    );
-  }
+  const shapes = llamaWeightNames(c).map(({ name, shape }): [string, number] => [
+    name,
+    shape[0] * (shape[1] ?? 1),
+  ]);
   let s = 0x9e3779b9;
   const out = new Map<string, Float32Array>();
   for (const [name, n] of shapes) {
@@ -157,15 +140,6 @@ export async function readBandwidth(at: Yardstick, size = 1024 * 2 ** 20, reps =
   return size / (best / 1000);
 }
 
-/** Matmul FLOPs of one token through the decoder stack (weights only) and of one head row. */
-function perTokenFlops(c: LlamaConfig) {
-  const H = c.hiddenSize;
-  const q = c.numHeads * c.headDim;
-  const kv = c.numKvHeads * c.headDim;
-  const body = 2 * c.numLayers * (H * q + 2 * H * kv + q * H + 3 * H * c.intermediateSize);
-  return { body, head: 2 * H * c.vocabSize };
-}
-
 export async function enginePerf(o: PerfOptions) {
   const log = o.log ?? (() => {});
   const c = o.config;
@@ -181,7 +155,7 @@ export async function enginePerf(o: PerfOptions) {
   const bw = await readBandwidth({ threads, device: o.device });
   const T = o.seqLen;
   const ids = Array.from({ length: T }, (_, t) => 1 + ((t * 7919) % (c.vocabSize - 1)));
-  const { body, head } = perTokenFlops(c);
+  const { body, head } = linearFlopsPerToken(c);
   const attnFwd = 2 * 2 * c.numLayers * c.numHeads * c.headDim * T * T; // QKᵀ and PV, per sequence
 
   // LoRA r=8 on q_proj,v_proj, loss on every position (the head's worst case).

@@ -4,8 +4,9 @@
  * its step and reason; the other arms go on.
  */
 import { saveAdapter } from "../engine/adapter-io.ts";
+import { loraShapes } from "../engine/architecture.ts";
 import { generate } from "../engine/generate.ts";
-import { initLora, type LoraSettings, loraShapes } from "../engine/lora.ts";
+import { initLora, type LoraSettings } from "../engine/lora.ts";
 import type { LlamaModel, LoraTensors } from "../engine/model.ts";
 import { TrainingDiverged, train } from "../engine/train.ts";
 import { rougeScore } from "../metrics/rouge.ts";

@@ -4,7 +4,7 @@
  * them directly.
  */
 import { join, resolve } from "node:path";
-import { countLoraParams } from "../engine/lora.ts";
+import { countLoraParams } from "../engine/architecture.ts";
 import { openLlama } from "../engine/model.ts";
 import type { Device } from "../engine/session.ts";
 import { continuationBias } from "../metrics/continuation.ts";
@@ -215,13 +215,7 @@ export function studyData(
       });
     const trainable =
       arm.kind === "lora"
-        ? countLoraParams(ctx.modelConfig, {
-            r: arm.r!,
-            alpha: arm.alpha!,
-            dropout: 0,
-            targetModules: ctx.profile.lora.targetModules,
-            useRslora: arm.useRslora,
-          })
+        ? countLoraParams(ctx.modelConfig, { r: arm.r!, targetModules: ctx.profile.lora.targetModules })
         : 0;
     const { seeds: _seeds, ...rest } = arm;
     return {

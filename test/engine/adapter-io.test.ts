@@ -1,14 +1,8 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  LORA_MODULES,
-  type LoraConfig,
-  loadAdapter,
-  loraScaling,
-  peftKey,
-  saveAdapter,
-} from "../../harness/engine/adapter-io.ts";
+import { type LoraConfig, loadAdapter, loraScaling, saveAdapter } from "../../harness/engine/adapter-io.ts";
+import { LORA_MODULES, loraKey as peftKey } from "../../harness/engine/architecture.ts";
 import { type LlamaConfig, parseLlamaConfig, sha256OfFiles } from "../../harness/engine/checkpoint.ts";
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "../../harness/engine/dtype.ts";
 import { type StTensorInput, writeSafetensors } from "../../harness/engine/safetensors.ts";

@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { llamaWeightNames } from "../../harness/engine/architecture.ts";
 import {
   type LlamaConfig,
-  llamaWeightNames,
   loadLlamaCheckpoint,
   parseLlamaConfig,
   randomLlamaWeights,

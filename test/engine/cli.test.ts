@@ -2,12 +2,12 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadAdapter, saveAdapter } from "../../harness/engine/adapter-io.ts";
+import { loraShapes } from "../../harness/engine/architecture.ts";
 import {
   loadLlamaCheckpoint,
   randomLlamaWeights,
   saveLlamaCheckpoint,
 } from "../../harness/engine/checkpoint.ts";
-import { loraShapes } from "../../harness/engine/lora.ts";
 import { LlamaModel } from "../../harness/engine/model.ts";
 import { rngStream } from "../../harness/rng.ts";
 import { cli, ROOT, tempDir } from "../cli-helpers.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loraKey } from "../../harness/engine/llama.ts";
+import { loraKey } from "../../harness/engine/architecture.ts";
 import { dropoutMasks } from "../../harness/engine/lora.ts";
 import { type FArr, LlamaModel, type LossBatch } from "../../harness/engine/model.ts";
 import { rngStream } from "../../harness/rng.ts";

@@ -3,8 +3,9 @@
  * modeling_llama as an independent truth for the ONNX graphs: explicit repeat_kv, rotate_half on
  * arrays, a causal softmax per query, PEFT's LoRA as x·Aᵀ·Bᵀ·s added to the base output.
  */
+
+import { loraKey, modulePath } from "../../harness/engine/architecture.ts";
 import type { LlamaConfig } from "../../harness/engine/checkpoint.ts";
-import { loraKey, modulePath } from "../../harness/engine/llama.ts";
 import type { FArr, LoraTensors } from "../../harness/engine/model.ts";
 
 type Mat = number[][];

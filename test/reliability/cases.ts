@@ -13,12 +13,12 @@ import { parquetWriteBuffer } from "hyparquet-writer";
 import { readParquet, writeParquet } from "../../harness/data/parquet.ts";
 import type { NewsRecord } from "../../harness/data/records.ts";
 import { saveAdapter } from "../../harness/engine/adapter-io.ts";
+import { loraShapes } from "../../harness/engine/architecture.ts";
 import {
   type LlamaConfig,
   randomLlamaWeights,
   saveLlamaCheckpoint,
 } from "../../harness/engine/checkpoint.ts";
-import { loraShapes } from "../../harness/engine/lora.ts";
 import { openSafetensors, type StTensorInput, writeSafetensors } from "../../harness/engine/safetensors.ts";
 import { serializeReport } from "../../harness/report/write.ts";
 import { rngStream } from "../../harness/rng.ts";

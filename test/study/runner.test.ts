@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { countLoraParams, countModelParams } from "../../harness/engine/lora.ts";
+import { countLoraParams, countModelParams } from "../../harness/engine/architecture.ts";
 import { validateReport } from "../../harness/report/validate.ts";
 import { stripVolatile } from "../../harness/report/volatile.ts";
 import { cli } from "../cli-helpers.ts";

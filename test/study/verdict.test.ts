@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countLoraParams, countModelParams } from "../../harness/engine/lora.ts";
+import { countLoraParams, countModelParams } from "../../harness/engine/architecture.ts";
 import { TINYLLAMA_SHAPES } from "../../harness/engine/perf.ts";
 import { rngStream } from "../../harness/rng.ts";
 import { CLAIM_KINDS, ClaimSpecError, evaluateSpec } from "../../harness/study/claim-kinds.ts";

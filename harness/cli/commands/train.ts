@@ -1,7 +1,8 @@
 import { readPromptCompletion } from "../../data/prompt-completion.ts";
 import { loadTokenizer } from "../../data/tokenizer.ts";
-import { LORA_MODULES, saveAdapter } from "../../engine/adapter-io.ts";
-import { initLora, type LoraSettings, loraShapes } from "../../engine/lora.ts";
+import { saveAdapter } from "../../engine/adapter-io.ts";
+import { LORA_MODULES, loraShapes } from "../../engine/architecture.ts";
+import { initLora, type LoraSettings } from "../../engine/lora.ts";
 import { parseDevice } from "../../engine/session.ts";
 import { type TrainExample, train } from "../../engine/train.ts";
 import { UserError } from "../../errors.ts";

@@ -4,8 +4,8 @@
  * every decoder linear (q/k/v/o, gate/up/down); embeddings, norms and lm_head stay as they are.
  */
 import { UserError } from "../../errors.ts";
+import { LORA_TARGETS, linearShape, linearWeightName } from "../architecture.ts";
 import type { LlamaConfig } from "../checkpoint.ts";
-import { LORA_TARGETS, modulePath, targetShape } from "../llama.ts";
 import { INT4_BLOCK_SIZES, int4Bytes, quantizeInt4 } from "./int4.ts";
 import { nf4Bytes, quantizeNf4 } from "./nf4.ts";
 import { QUANT_TYPES, type QuantSpec, type QuantTensor, type QuantType } from "./types.ts";
@@ -56,8 +56,8 @@ export function quantizedLinears(c: LlamaConfig): { name: string; out: number; i
   const out: { name: string; out: number; in: number }[] = [];
   for (let i = 0; i < c.numLayers; i++)
     for (const t of LORA_TARGETS) {
-      const s = targetShape(c, t);
-      out.push({ name: `model.layers.${i}.${modulePath(t)}.weight`, out: s.outF, in: s.inF });
+      const s = linearShape(c, t);
+      out.push({ name: linearWeightName(i, t), out: s.outF, in: s.inF });
     }
   return out;
 }
