@@ -15,9 +15,8 @@
  * TinyLlama's shapes, and `npm run perf` reports the estimate next to the measured peak.
  */
 import os from "node:os";
+import { countLoraParams, countModelParams, linearShape } from "./architecture.ts";
 import type { LlamaConfig } from "./checkpoint.ts";
-import { countLoraParams, countModelParams } from "./lora.ts";
-import { inFeatures } from "./model.ts";
 import type { Device } from "./session.ts";
 
 /** The estimate is meant to be within this fraction of the measured peak; plans keep this headroom. */
@@ -61,13 +60,7 @@ export function weightBytes(c: LlamaConfig, bytesPerElement = F32): number {
 }
 
 function loraParams(c: LlamaConfig, l: LoraShape): number {
-  return countLoraParams(c, {
-    r: l.r,
-    alpha: l.r,
-    dropout: 0,
-    targetModules: [...l.targets],
-    useRslora: false,
-  });
+  return countLoraParams(c, { r: l.r, targetModules: l.targets });
 }
 
 /** Float32 elements the loss graph keeps alive at its peak (see the file comment). */
@@ -83,7 +76,7 @@ export function activationElements(s: TrainShape): number {
   const probs = B * c.numHeads * T * T;
   const logits = 3 * B * s.labelsPerRow * c.vocabSize; // logits, their softmax, their gradient
   // With dropout the masked LoRA input of each target is kept too.
-  const dropped = s.lora.dropout ? s.lora.targets.reduce((n, t) => n + N * inFeatures(c, t), 0) : 0;
+  const dropped = s.lora.dropout ? s.lora.targets.reduce((n, t) => n + N * linearShape(c, t).inF, 0) : 0;
   const layer = probs + 4 * N * I + 4 * N * H + N * q + 2 * N * kv + dropped;
   if (!s.checkpointing) return c.numLayers * layer + logits;
   const rebuilt = Math.max(2 * probs + 3 * N * H + 2 * N * q + dropped, 5 * N * I + 4 * N * H + dropped);
@@ -100,7 +93,7 @@ export function estimateTrainPeak(s: TrainShape): MemoryEstimate {
     // fp32 tensors and graph gradients, float64 accumulated gradients and AdamW moments.
     lora_and_optimizer: loraParams(c, s.lora) * (4 + 4 + 8 + 16),
     dropout_masks: s.lora.dropout
-      ? c.numLayers * s.lora.targets.reduce((n, t) => n + N * inFeatures(c, t), 0) * F32
+      ? c.numLayers * s.lora.targets.reduce((n, t) => n + N * linearShape(c, t).inF, 0) * F32
       : 0,
     // rope tables and the additive attention bias.
     feeds: (2 * N * c.headDim + s.microBatch * s.seqLen * s.seqLen) * F32,
