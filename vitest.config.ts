@@ -1,14 +1,41 @@
 import { defineConfig } from "vitest/config";
 
+// End to end: the real `lora-bench` binary, whole studies, the workflows' shell steps.
+const E2E = [
+  "test/cli/**/*.test.ts",
+  "test/engine/cli.test.ts",
+  "test/reliability/cli-cases.test.ts",
+  "test/reliability/crash.test.ts",
+  "test/study/runner.test.ts",
+  "test/study/hub-run.test.ts",
+  "test/study/claims-loud.test.ts",
+  "test/workflows/**/*.test.ts",
+];
+// Never in `npm test`: test/sample needs the real CNN/DailyMail sample from outside the repository
+// (`npm run test:sample`), test/webgpu a WebGPU adapter (`npm run test:webgpu`).
+const ELSEWHERE = ["test/sample/**", "test/webgpu/**", "**/node_modules/**"];
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    // They need a WebGPU adapter: `npm run test:webgpu` (vitest.webgpu.config.ts).
-    exclude: ["test/webgpu/**", "**/node_modules/**"],
     // ORT sessions and fp64 gradient checks are CPU-heavy; the machine has 2 cores.
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: { name: "unit", include: ["test/**/*.test.ts"], exclude: [...E2E, ...ELSEWHERE] },
+      },
+      { extends: true, test: { name: "e2e", include: E2E } },
+      {
+        extends: true,
+        test: {
+          name: "sample",
+          include: ["test/sample/**/*.test.ts"],
+          globalSetup: ["test/sample/setup.ts"],
+        },
+      },
+    ],
   },
 });

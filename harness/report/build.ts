@@ -12,15 +12,15 @@ import { adapterLine, describeAdapter } from "../engine/webgpu.ts";
 import { mean } from "../metrics/aggregate.ts";
 import { continuationBias } from "../metrics/continuation.ts";
 import { bootstrapMeanCI } from "../metrics/paired.ts";
+import { ROUGE_TYPES } from "../metrics/rouge.ts";
 import { rngStream } from "../rng.ts";
 import type { UnitResult } from "../study/cache.ts";
 import type { ClaimRecord } from "../study/claim-kinds.ts";
 import type { StudyRun } from "../study/runner.ts";
 import type { Metric } from "../study/verdict.ts";
-import type { Arm, Claim, Report } from "./types.ts";
+import type { Arm, ArmMetrics, Claim, Report } from "./types.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const METRICS: Metric[] = ["rouge1", "rouge2", "rougeL", "rougeLsum"];
 
 export function gitInfo(cwd = ROOT): { commit: string | null; dirty: boolean | null } {
   try {
@@ -53,10 +53,10 @@ function gpuName(device: string): string | null {
 }
 
 /** Mean, 95% CI over examples (seeds averaged within each example) and per-seed means. */
-function summarise(perSeed: number[][], seed: string) {
+function metricSummary(perSeed: number[][], seed: string, resamples: number) {
   const n = perSeed[0].length;
   const perExample = Array.from({ length: n }, (_, i) => mean(perSeed.map((s) => s[i])));
-  const ci = bootstrapMeanCI(perExample, rngStream(seed, "report/metric-ci"), 1000);
+  const ci = bootstrapMeanCI(perExample, rngStream(seed, "report/metric-ci"), resamples);
   return { mean: mean(perExample), low: ci.low, high: ci.high, per_seed: perSeed.map((s) => mean(s)) };
 }
 
@@ -69,9 +69,10 @@ export function buildReport(run: StudyRun, claims: ClaimRecord[], totalS: number
     const res = armUnits.map((u) => [u, results.get(u.key)!] as const);
     const ok = a.runs.filter((r) => r.status === "ok" && r.scores);
     const metric = (m: Metric) =>
-      summarise(
+      metricSummary(
         ok.map((r) => r.scores![m]),
         `${a.id}/${m}`,
+        p.rouge.bootstrapResamples,
       );
     const okResults = res.filter(([, r]) => r.status === "ok").map(([, r]) => r);
     return {
@@ -99,7 +100,10 @@ export function buildReport(run: StudyRun, claims: ClaimRecord[], totalS: number
           cache_key: u.key,
           error: r.error,
           metrics: run.scores
-            ? (Object.fromEntries(METRICS.map((m) => [m, mean(run.scores![m])])) as Record<Metric, number>)
+            ? (Object.fromEntries(ROUGE_TYPES.map((m) => [m, mean(run.scores![m])])) as Record<
+                Metric,
+                number
+              >)
             : null,
           continuation_rate: run.continued ? mean(run.continued.map((c) => (c ? 1 : 0))) : null,
           train: r.train
@@ -110,12 +114,7 @@ export function buildReport(run: StudyRun, claims: ClaimRecord[], totalS: number
       }),
       // No successful seed: no numbers to show (the seeds' errors say why).
       metrics: ok.length
-        ? {
-            rouge1: metric("rouge1"),
-            rouge2: metric("rouge2"),
-            rougeL: metric("rougeL"),
-            rougeLsum: metric("rougeLsum"),
-          }
+        ? (Object.fromEntries(ROUGE_TYPES.map((m) => [m, metric(m)])) as unknown as ArmMetrics)
         : null,
       diagnostics: okResults.length ? diagnostics(run, okResults) : null,
     };
@@ -195,7 +194,7 @@ export function buildReport(run: StudyRun, claims: ClaimRecord[], totalS: number
       rouge: {
         use_stemmer: p.rouge.useStemmer,
         headline: "mean",
-        bootstrap_resamples: 1000,
+        bootstrap_resamples: p.rouge.bootstrapResamples,
         note: "Headline = plain mean of per-example F-measure (rouge_score parity). evaluate's default use_aggregator=True reports a bootstrap median drawn from numpy's global RNG; it differs from the mean only by that resampling.",
       },
       config: { profile: p.name, ...(p as unknown as Record<string, unknown>) },

@@ -3,11 +3,14 @@
  * whiskers and the study's published values as diamonds. Hand-written SVG: no dependency, and
  * every coordinate is printed with fixed decimals so the same report gives the same bytes.
  */
+
+import { PUBLISHED_METRICS } from "../study/published.ts";
 import { fixed } from "./format.ts";
 import { METRIC_LABEL, type MetricKey, studyValue } from "./study.ts";
 import type { Report } from "./types.ts";
 
-const CHART_METRICS: MetricKey[] = ["rouge1", "rouge2", "rougeL"];
+// The metrics the study published, so that every bar has its diamond.
+const CHART_METRICS: readonly MetricKey[] = PUBLISHED_METRICS;
 // Colour-blind-friendly (Okabe–Ito), then greys for long N sweeps.
 const PALETTE = [
   "#0072B2",

@@ -1,12 +1,13 @@
 /** The report as the terminal shows it after a run: metrics per arm, then each claim's verdict. */
 import { markdownTable } from "markdown-table";
+import { ROUGE_TYPES } from "../metrics/rouge.ts";
 import { VERDICT_SYMBOL } from "./readme.ts";
 import type { Report } from "./types.ts";
 
 export function terminalTables(report: Report, unchanged = false): string {
   const f = (x: number) => x.toFixed(3);
   const arms = report.arms;
-  const metricRows = (["rouge1", "rouge2", "rougeL", "rougeLsum"] as const).map((m) => [
+  const metricRows = ROUGE_TYPES.map((m) => [
     m,
     ...arms.map((a) =>
       a.metrics ? `${f(a.metrics[m].mean)} [${f(a.metrics[m].low)}, ${f(a.metrics[m].high)}]` : "failed",

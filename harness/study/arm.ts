@@ -9,7 +9,7 @@ import { generate } from "../engine/generate.ts";
 import { initLora, type LoraSettings } from "../engine/lora.ts";
 import type { LlamaModel, LoraTensors } from "../engine/model.ts";
 import { TrainingDiverged, train } from "../engine/train.ts";
-import { rougeScore } from "../metrics/rouge.ts";
+import { ROUGE_TYPES, rougeScore } from "../metrics/rouge.ts";
 import type { TrainRecord, UnitResult } from "./cache.ts";
 import type { StudyContext, Unit } from "./plan.ts";
 
@@ -74,7 +74,7 @@ export async function generatePredictions(
 }
 
 export function scorePredictions(ctx: StudyContext, predictions: string[]): Record<string, number[]> {
-  const scores: Record<string, number[]> = { rouge1: [], rouge2: [], rougeL: [], rougeLsum: [] };
+  const scores: Record<string, number[]> = Object.fromEntries(ROUGE_TYPES.map((m) => [m, []]));
   ctx.evalSubset.records.forEach((r, i) => {
     const s = rougeScore(r.highlights, predictions[i], { stem: ctx.profile.rouge.useStemmer });
     for (const k of Object.keys(scores)) scores[k].push(s[k as keyof typeof s].fmeasure);

@@ -1,13 +1,4 @@
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  truncateSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
@@ -27,9 +18,6 @@ import {
 import { UserError } from "../../harness/errors.ts";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
-const SAMPLE = resolve(repoRoot, "../shared/data/cnn_dailymail_sample");
-const hasSample = existsSync(join(SAMPLE, "records.jsonl"));
-if (!hasSample) console.warn(`skipping real-data reader tests: ${SAMPLE} is absent`);
 
 const tmp = mkdtempSync(join(tmpdir(), "readers-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -43,32 +31,6 @@ async function userError(p: Promise<unknown> | (() => unknown)): Promise<UserErr
   }
   throw new Error("expected a UserError");
 }
-
-describe.skipIf(!hasSample)("real CNN/DailyMail sample (../shared/data/cnn_dailymail_sample)", () => {
-  it("reads records.jsonl: 15 records, strings untouched (U+00A0, curly quotes, £, \\/)", () => {
-    const recs = readJsonl(join(SAMPLE, "records.jsonl"));
-    expect(recs).toHaveLength(15);
-    const all = recs.map((r) => r.article + r.highlights).join("");
-    for (const ch of ["\u00a0", "\u2019", "£"]) expect(all).toContain(ch);
-    expect(Object.keys(recs[0])).toEqual(["id", "article", "highlights"]);
-  });
-
-  it("the HF loader rules applied to all 15 .story files give records.jsonl back exactly", () => {
-    const want = readJsonl(join(SAMPLE, "records.jsonl"));
-    const got = readStoryDir(join(SAMPLE, "stories"));
-    expect(got).toHaveLength(15);
-    const byId = new Map(got.map((r) => [r.id, r]));
-    for (const r of want) expect(byId.get(r.id)).toEqual(r);
-    // The README's claim holds with fix_missing_period in place: every line already ends properly.
-    for (const f of readdirSync(join(SAMPLE, "stories"))) {
-      for (const line of readFileSync(join(SAMPLE, "stories", f), "utf8")
-        .split("\n")
-        .map(pyStrip)) {
-        expect(fixMissingPeriod(line)).toBe(line);
-      }
-    }
-  });
-});
 
 describe(".story parsing follows HF's cnn_dailymail loader", () => {
   it("strips lines, skips blanks, takes the line after @highlight, appends ' .' where the end token is missing", () => {

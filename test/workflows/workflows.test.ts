@@ -170,6 +170,14 @@ describe("ci.yml", () => {
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
+
+  it("adds macOS on Apple silicon for the unit tests and the tiny bench", () => {
+    expect(job["runs-on"]).toBe(expr("matrix.os"));
+    expect(job.strategy?.matrix?.include).toEqual([{ os: "macos-latest", node: 20 }]);
+    const mac = job.steps.filter((s) => s.if === "runner.os == 'macOS'").map((s) => s.run);
+    expect(mac).toEqual(["npm run test:unit", "npm run bench"]);
+    expect(job.steps.find((s) => s.run === "npm test")?.if).toBe("runner.os == 'Linux'");
+  });
 });
 
 describe("nightly-bench.yml", () => {
