@@ -12,8 +12,7 @@ import { cell, ci, fixed, percent, pValue, signed, width } from "./format.ts";
 import { isStudyArm, METRIC_LABEL, METRICS, STUDY_ARMS, studyValue } from "./study.ts";
 import type { Arm, Claim, Report } from "./types.ts";
 
-export const START_MARKER = "<!-- lora-bench:results:start -->";
-export const END_MARKER = "<!-- lora-bench:results:end -->";
+export const [START_MARKER, END_MARKER] = markers("results");
 
 export const VERDICT_SYMBOL: Record<Claim["verdict"], string> = {
   holds: "✅",
@@ -25,8 +24,17 @@ export function chartFileName(profile: string): string {
   return `rouge-${profile}.svg`;
 }
 
+/** Wall time as a reader says it: "48 s", "2 min 17 s", "3 h 05 min". */
+export function duration(s: number): string {
+  const t = Math.round(s);
+  if (t < 60) return `${t} s`;
+  if (t < 3600) return `${Math.floor(t / 60)} min ${t % 60} s`;
+  return `${Math.floor(t / 3600)} h ${String(Math.floor((t % 3600) / 60)).padStart(2, "0")} min`;
+}
+
 function provenanceLine(report: Report): string {
-  const { git, device, dataset, model } = report.provenance;
+  const { git, device, dataset, model, host } = report.provenance;
+  const runs = report.arms.reduce((n, a) => n + a.seeds.length, 0);
   const commit = git.commit
     ? `commit \`${git.commit.slice(0, 7)}\`${git.dirty ? " (dirty)" : ""}`
     : "no git commit";
@@ -39,6 +47,7 @@ function provenanceLine(report: Report): string {
     `${seeds} seed${seeds === 1 ? "" : "s"}${failed ? ` (${failed} failed run${failed === 1 ? "" : "s"})` : ""}`,
     `N = ${dataset.train.n} train / ${dataset.eval.n} eval`,
     `model \`${model.id}\``,
+    `${runs} (arm, seed) run${runs === 1 ? "" : "s"} in ${duration(report.timings.total_s)} on a ${host.cores}-core ${host.cpu}`,
   ].join(" · ");
 }
 
@@ -137,17 +146,35 @@ export function renderResults(
   return out.join("\n").trimEnd();
 }
 
-/** Replace the results section of `text`; throws (naming `file`) unless each marker occurs exactly once, in order. */
-export function replaceResults(text: string, results: string, file: string): string {
+/** The markers around a generated section of the README (`results`, `perf`). */
+export function markers(name: string): [string, string] {
+  return [`<!-- lora-bench:${name}:start -->`, `<!-- lora-bench:${name}:end -->`];
+}
+
+/** Replace a marked section of `text`; throws (naming `file`) unless each marker occurs exactly once, in order. */
+export function replaceSection(text: string, name: string, content: string, file: string): string {
+  const [startMarker, endMarker] = markers(name);
   const count = (m: string) => text.split(m).length - 1;
-  for (const m of [START_MARKER, END_MARKER]) {
+  for (const m of [startMarker, endMarker]) {
     const n = count(m);
     if (n !== 1) throw new UserError(`${n === 0 ? "missing" : `duplicated (${n}×)`} marker ${m}`, file);
   }
-  const start = text.indexOf(START_MARKER) + START_MARKER.length;
-  const end = text.indexOf(END_MARKER);
-  if (end < start) throw new UserError(`marker ${END_MARKER} comes before ${START_MARKER}`, file);
-  return `${text.slice(0, start)}\n${results}\n${text.slice(end)}`;
+  const start = text.indexOf(startMarker) + startMarker.length;
+  const end = text.indexOf(endMarker);
+  if (end < start) throw new UserError(`marker ${endMarker} comes before ${startMarker}`, file);
+  return `${text.slice(0, start)}\n${content}\n${text.slice(end)}`;
+}
+
+/** The marked section's content, or null when the markers are absent. */
+export function readSection(text: string, name: string): string | null {
+  const [startMarker, endMarker] = markers(name);
+  const a = text.indexOf(startMarker);
+  const b = text.indexOf(endMarker);
+  return a < 0 || b < a ? null : text.slice(a + startMarker.length, b).replace(/^\n|\n$/g, "");
+}
+
+export function replaceResults(text: string, results: string, file: string): string {
+  return replaceSection(text, "results", results, file);
 }
 
 /**

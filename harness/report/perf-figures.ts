@@ -1,0 +1,53 @@
+/**
+ * The README's engine figures, rendered from reports/perf.json so that they cannot go stale:
+ * `lora-bench perf` rewrites the marked section whenever it writes that file.
+ */
+import { readFileSync } from "node:fs";
+import { fsError } from "../errors.ts";
+import { writeFileAtomic } from "../fsutil.ts";
+import { replaceSection } from "./readme.ts";
+
+/** The fields of `lora-bench perf`'s output that the README quotes. */
+export interface PerfFigures {
+  created_at: string;
+  matmul_gflops: number;
+  weights_bytes: number;
+  peak_rss_over_weights: number;
+  train: { seq_len: number; lora: { r: number }; tokens_per_s: number; mfu: number };
+  prefill: { tokens_per_s: number };
+  decode: {
+    tokens_per_s: number;
+    batched: { batch: number; tokens_per_s: number };
+    bandwidth_fraction: number;
+  };
+  machine: { cpu: string; cores: number };
+}
+
+const n = (x: number, d: number) => x.toFixed(d);
+
+export function renderPerf(p: PerfFigures): string {
+  return [
+    `Measured ${p.created_at.slice(0, 10)} on a ${p.machine.cores}-core ${p.machine.cpu} (one run; a shared`,
+    `machine is noisy): LoRA r=${p.train.lora.r} training at sequence length ${p.train.seq_len} reached`,
+    `${n(p.train.mfu, 2)} of the plain fp32 MatMul rate measured in the same process (${n(p.train.tokens_per_s, 1)}`,
+    `tokens/s against ${n(p.matmul_gflops, 0)} GFLOP/s), decoding one sequence reached ${n(p.decode.bandwidth_fraction, 2)}`,
+    "of the weight-streaming bound set by onnxruntime's own read bandwidth",
+    `(${n(p.decode.tokens_per_s, 1)} tokens/s; ${n(p.decode.batched.tokens_per_s, 1)} tokens/s for a batch of ${p.decode.batched.batch}),`,
+    `prefill ran at ${n(p.prefill.tokens_per_s, 0)} tokens/s, and peak RSS was ${n(p.peak_rss_over_weights, 2)}× the`,
+    `${n(p.weights_bytes / 1e9, 1)} GB of fp32 weights.`,
+  ].join("\n");
+}
+
+/** Rewrite the README's perf section from `perf`; returns whether the file changed. */
+export function updateReadmePerf(readmePath: string, perf: PerfFigures): boolean {
+  let text: string;
+  try {
+    text = readFileSync(readmePath, "utf8");
+  } catch (err) {
+    throw fsError(err, readmePath);
+  }
+  const next = replaceSection(text, "perf", renderPerf(perf), readmePath);
+  if (next === text) return false;
+  writeFileAtomic(readmePath, next);
+  return true;
+}
