@@ -11,6 +11,7 @@ import type { Claim } from "../report/types.ts";
 import { rngStream } from "../rng.ts";
 import {
   type ArmData,
+  bareEvidence,
   type ClaimOutcome,
   combine,
   compareArms,
@@ -208,15 +209,11 @@ function fractionClaim(spec: FractionSpec, study: StudyData): ClaimOutcome {
     metric: "trainable_fraction",
     arms: [a.id],
     evidence: {
+      ...bareEvidence(
+        `the trained adapter holds ${count.toLocaleString("en-US")} of the model's ${total.toLocaleString("en-US")} parameters = ${(100 * frac).toFixed(3)}% (r=${a.r} on ${study.targetModules.join("+")}, ${study.model.id}); ≈${(100 * spec.approx).toFixed(2)}% ± ${(100 * spec.tolerance).toFixed(2)} claimed`,
+      ),
       effect: frac,
-      relative: null,
-      ci: null,
-      p_value: null,
-      per_seed: [],
-      n_examples: 0,
-      n_seeds: 0,
       threshold: spec.approx,
-      detail: `the trained adapter holds ${count.toLocaleString("en-US")} of the model's ${total.toLocaleString("en-US")} parameters = ${(100 * frac).toFixed(3)}% (r=${a.r} on ${study.targetModules.join("+")}, ${study.model.id}); ≈${(100 * spec.approx).toFixed(2)}% ± ${(100 * spec.tolerance).toFixed(2)} claimed`,
     },
   };
 }
