@@ -1,12 +1,16 @@
 import { defineConfig } from "vitest/config";
 
 // End to end: the real `lora-bench` binary, whole studies, the workflows' shell steps.
+// Also the heavy integration checks: a real model trained through the study's path, memory bounds.
 const E2E = [
   "test/cli/**/*.test.ts",
   "test/engine/cli.test.ts",
-  "test/reliability/cli-cases.test.ts",
-  "test/reliability/crash.test.ts",
+  "test/engine/bounded-memory.test.ts",
+  "test/engine/first-run.test.ts",
+  "test/engine/numerics-version.test.ts",
+  "test/reliability/**/*.test.ts",
   "test/study/runner.test.ts",
+  "test/study/plan.test.ts",
   "test/study/hub-run.test.ts",
   "test/study/claims-loud.test.ts",
   "test/workflows/**/*.test.ts",
