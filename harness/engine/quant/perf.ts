@@ -9,6 +9,7 @@ import type { LlamaConfig } from "../checkpoint.ts";
 import { initLora } from "../lora.ts";
 import { type FArr, LlamaModel } from "../model.ts";
 import { decodeTokensPerS, fastWeights, round } from "../perf.ts";
+import { withPeakRss } from "../rss.ts";
 import type { Device } from "../session.ts";
 import {
   type QuantSpec,
@@ -27,20 +28,6 @@ export interface QuantPerfOptions {
   threads?: number;
   device?: Device;
   log?: (msg: string) => void;
-}
-
-/** Highest process RSS seen while `work` runs (sampled every few ms; onnxruntime runs off the JS thread). */
-async function peakRssDuring<R>(work: () => Promise<R>): Promise<{ result: R; peak: number }> {
-  let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, 5);
-  try {
-    const result = await work();
-    return { result, peak: Math.max(peak, process.memoryUsage.rss()) };
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 function build(c: LlamaConfig, q: QuantSpec) {
@@ -87,9 +74,9 @@ async function onePerf(q: QuantSpec, o: QuantPerfOptions, train: boolean) {
     for (const [k, v] of lora.tensors) if (k.includes("lora_B")) v.fill(0.01);
     const batch = { inputIds: [ids], labels: [ids] };
     log(`${q.type}: LoRA training step at T=${T} (warm-up)…`);
-    const warm = await peakRssDuring(() => model.lossAndGrads(batch, { lora }));
+    const warm = await withPeakRss(() => model.lossAndGrads(batch, { lora }));
     const t0 = performance.now();
-    const { peak } = await peakRssDuring(async () => {
+    const { peakRssBytes: peak } = await withPeakRss(async () => {
       for (let i = 0; i < o.trainSteps; i++) await model.lossAndGrads(batch, { lora });
     });
     const s = (performance.now() - t0) / 1000 / o.trainSteps;
@@ -97,7 +84,7 @@ async function onePerf(q: QuantSpec, o: QuantPerfOptions, train: boolean) {
     Object.assign(out, {
       train_seconds_per_step: round(s),
       train_tokens_per_s: round(T / s),
-      peak_rss_bytes: Math.max(warm.peak, peak),
+      peak_rss_bytes: Math.max(warm.peakRssBytes, peak),
     });
   }
   log(`${q.type}: decode, batch 1, ${o.decodeSteps} steps…`);
