@@ -140,6 +140,20 @@ export async function readBandwidth(at: Yardstick, size = 1024 * 2 ** 20, reps =
   return size / (best / 1000);
 }
 
+/** The study step alone, in a process of its own (peak RSS is then the step's): `perf --study-only`. */
+export async function studyPerf(
+  o: Pick<PerfOptions, "config" | "device" | "threads" | "log"> & { study: Omit<StudyStepOptions, "log"> },
+) {
+  const threads = resolveThreads(o.threads);
+  const model = new LlamaModel(o.config, fastWeights(o.config) as Map<string, FArr>, {
+    threads,
+    device: o.device,
+  });
+  const study_step = await studyStepPerf(model, { ...o.study, log: o.log });
+  await model.release();
+  return { threads, study_step };
+}
+
 export async function enginePerf(o: PerfOptions) {
   const log = o.log ?? (() => {});
   const c = o.config;

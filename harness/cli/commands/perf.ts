@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { defaultBudget, parseBytes } from "../../engine/memory.ts";
-import { enginePerf, QUICK_SHAPES, TINYLLAMA_SHAPES } from "../../engine/perf.ts";
+import { enginePerf, QUICK_SHAPES, studyPerf, TINYLLAMA_SHAPES } from "../../engine/perf.ts";
 import { quantPerf } from "../../engine/quant/perf.ts";
 import { parseDevice } from "../../engine/session.ts";
 import { UserError } from "../../errors.ts";
@@ -24,6 +24,10 @@ export default defineCommand({
       type: "string",
       arg: "SIZE",
       help: "budget the study step is planned for, e.g. 15GiB (default: 15 GiB on a GPU, 80% of RAM on the CPU)",
+    },
+    "study-only": {
+      type: "boolean",
+      help: "only the study step (the tinyllama profile's training shapes, planned for the budget), as JSON on stdout",
     },
     "quant-only": {
       type: "boolean",
@@ -63,6 +67,10 @@ export default defineCommand({
       dropout: profile.lora.dropout,
       budgetBytes,
     };
+    if (values["study-only"]) {
+      process.stdout.write(`${JSON.stringify(await studyPerf({ ...shapes, study }))}\n`);
+      return 0;
+    }
     const engine = await enginePerf({ ...shapes, study, decodeBatch: quick ? 2 : 8 });
     const quant = quantFigures(quick, values.device, engine.decode.tokens_per_s, engine.train.tokens_per_s);
     log("ROUGE scoring throughput…");
