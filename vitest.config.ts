@@ -16,8 +16,9 @@ const E2E = [
   "test/workflows/**/*.test.ts",
 ];
 // Never in `npm test`: test/sample needs the real CNN/DailyMail sample from outside the repository
-// (`npm run test:sample`), test/webgpu a WebGPU adapter (`npm run test:webgpu`).
-const ELSEWHERE = ["test/sample/**", "test/webgpu/**", "**/node_modules/**"];
+// (`npm run test:sample`), test/webgpu a WebGPU adapter (`npm run test:webgpu`), test/browser
+// Chromium (`npm run test:browser`).
+const ELSEWHERE = ["test/sample/**", "test/webgpu/**", "test/browser/**", "**/node_modules/**"];
 
 export default defineConfig({
   test: {

@@ -3,7 +3,7 @@
  *   1. plan    config + profile → study context (model, tokenizer, subsets) → (arm, seed) units with keys
  *   2. units   train and evaluate every unit the cache lacks (study/runner.ts, study/arm.ts)
  *   3. claims  benchmarks/*.claims.ts judged by vitest against the study snapshot
- *   4. report  reports/<profile>/latest.json (schema'd) and the chart
+ *   4. report  reports/<profile>/latest.json (schema'd), the chart and reports/<profile>.html
  *   5. README  the tables between the README's markers
  * `lora-bench run` is steps 1-5, `run --arm` steps 1-2, `merge` gathers caches and then runs 1-5.
  */
@@ -11,12 +11,14 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { writeFileAtomic } from "./fsutil.ts";
 import { buildReport } from "./report/build.ts";
-import { renderChart } from "./report/chart.ts";
+import { renderChart } from "./report/charts.ts";
+import { collectHtmlData, htmlPath } from "./report/html/data.ts";
+import { renderHtml } from "./report/html/page.ts";
 import { chartFileName, updateReadme } from "./report/readme.ts";
 import { terminalTables } from "./report/terminal.ts";
 import type { Report } from "./report/types.ts";
 import { stripVolatile } from "./report/volatile.ts";
-import { latestPath, readReport, writeReport } from "./report/write.ts";
+import { latestPath, readReport, writeIfChanged, writeReport } from "./report/write.ts";
 import { runClaims } from "./study/run-claims.ts";
 import { planStudy, type RunOptions, runUnits, type StudyRun } from "./study/runner.ts";
 
@@ -62,9 +64,13 @@ export async function finishStudy(run: StudyRun, o: FinishOptions): Promise<numb
   } else {
     writeReport(reportsDir, report);
     const chart = join(reportsDir, chartFileName(report.profile));
-    writeFileAtomic(chart, renderChart(report));
+    writeFileAtomic(chart, await renderChart(report));
     updateReadme(resolve(run.config.readme), report, `reports/${chartFileName(report.profile)}`);
   }
+  // Rendered either way: a pure function of the report and the cached runs, so rewritten only when
+  // it differs (e.g. the first run after the page's layout changed).
+  const html = await renderHtml(collectHtmlData(report, run.ctx, run.units, run.results, run.study));
+  writeIfChanged(htmlPath(reportsDir, report.profile), html);
   if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else process.stdout.write(`${terminalTables(report, unchanged)}\n`);
   const elapsed = (performance.now() - o.t0) / 1000;

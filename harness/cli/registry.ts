@@ -21,6 +21,14 @@ export const commands: Record<string, Entry> = {
     brief: "write a GitHub job summary for a report",
     load: () => import("./commands/summary.ts"),
   },
+  html: {
+    brief: "regenerate the self-contained HTML report of a profile",
+    load: () => import("./commands/html.ts"),
+  },
+  power: {
+    brief: "examples and seeds needed to detect an effect on a claim (80% power)",
+    load: () => import("./commands/power.ts"),
+  },
   rouge: { brief: "ROUGE of prediction/reference pairs (JSON)", load: () => import("./commands/rouge.ts") },
   train: {
     brief: "fine-tune a LoRA adapter on prompt/completion JSONL",

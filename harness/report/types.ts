@@ -368,6 +368,83 @@ export interface Evidence {
    * One-line human explanation of the verdict.
    */
   detail: string;
+  mde?: Mde;
+  mde_study?: StudyMde;
+}
+/**
+ * Minimum detectable effect of a design at 80% power, two-sided alpha 0.05 (normal approximation), from our per-example paired differences; Var = seed^2/K + example^2/n + interaction^2/(nK).
+ */
+export interface Mde {
+  /**
+   * Smallest |effect| detected with the given power.
+   */
+  effect: number;
+  /**
+   * Standard error of the effect under this design.
+   */
+  se: number;
+  n_examples: number;
+  n_seeds: number;
+  alpha: number;
+  power: number;
+  /**
+   * Example-to-example SD of one paired difference.
+   */
+  sd_example: number;
+  /**
+   * Example x training-run SD.
+   */
+  sd_interaction: number;
+  /**
+   * Training-run-to-run SD, which more examples cannot average away.
+   */
+  sd_seed: number;
+  /**
+   * False when only one seed was run: sd_seed is then unknown and counted as 0.
+   */
+  seed_variance_known: boolean;
+}
+/**
+ * The study's design (100 examples, one run) under our variance components, and its power at the effect it reported.
+ */
+export interface StudyMde {
+  /**
+   * Smallest |effect| detected with the given power.
+   */
+  effect: number;
+  /**
+   * Standard error of the effect under this design.
+   */
+  se: number;
+  n_examples: number;
+  n_seeds: number;
+  alpha: number;
+  power: number;
+  /**
+   * Example-to-example SD of one paired difference.
+   */
+  sd_example: number;
+  /**
+   * Example x training-run SD.
+   */
+  sd_interaction: number;
+  /**
+   * Training-run-to-run SD, which more examples cannot average away.
+   */
+  sd_seed: number;
+  /**
+   * False when only one seed was run: sd_seed is then unknown and counted as 0.
+   */
+  seed_variance_known: boolean;
+  /**
+   * The study's published effect (first arm minus second), when it published both values.
+   */
+  reported_effect: number | null;
+  power_at_reported: number | null;
+  /**
+   * Whether the study's design could detect its reported effect, in words.
+   */
+  note: string;
 }
 /**
  * Wall-clock seconds. Timing field: ignored by diff and stripVolatile.

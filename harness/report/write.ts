@@ -37,10 +37,11 @@ export function serializeReport(report: Report): string {
   return `${JSON.stringify(report, null, 2)}\n`;
 }
 
-/** Write only when the bytes differ, so re-writing an unchanged report touches no file. */
-function writeIfChanged(path: string, text: string): void {
-  if (existsSync(path) && readFileSync(path, "utf8") === text) return;
+/** Write only when the bytes differ, so re-writing an unchanged report touches no file; true if written. */
+export function writeIfChanged(path: string, text: string): boolean {
+  if (existsSync(path) && readFileSync(path, "utf8") === text) return false;
   writeFileAtomic(path, text);
+  return true;
 }
 
 /** Validate, then write the profile's latest file and this run's history file, each atomically. */

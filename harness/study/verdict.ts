@@ -12,6 +12,8 @@ import { pairedCompare } from "../metrics/paired.ts";
 import type { RougeType } from "../metrics/rouge.ts";
 import type { Claim, Evidence } from "../report/types.ts";
 import type { ResolvedArm } from "./plan.ts";
+import { powerEvidence } from "./power-evidence.ts";
+import { publishedValue } from "./published.ts";
 
 export type Metric = RougeType;
 export type Verdict = Claim["verdict"];
@@ -115,6 +117,9 @@ export function compareArms(
       : [-res.high - threshold, -res.low - threshold];
   const verdict: Verdict = lo > 0 ? "holds" : hi < 0 ? "fails" : "inconclusive";
   const perSeed = A.map((s) => mean(s) - meanB);
+  const pa = publishedValue(metric, a.id);
+  const pb = publishedValue(metric, b.id);
+  const power = powerEvidence(A, B, pa !== undefined && pb !== undefined ? pa - pb : null);
   return {
     verdict,
     kind: "compare",
@@ -130,6 +135,7 @@ export function compareArms(
       n_seeds: A.length,
       threshold,
       detail: `${a.id} − ${b.id} on ${metric}: Δ ${fmt(res.delta, 4)} [${fmt(res.low, 4)}, ${fmt(res.high, 4)}], p ${fmt(res.p, 4)}, ${A.length} seed(s) × ${res.examples} examples`,
+      ...power,
     },
   };
 }

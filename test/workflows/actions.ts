@@ -6,7 +6,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { parseDocument } from "yaml";
 import { ROOT } from "../cli-helpers.ts";
 
@@ -295,8 +295,14 @@ export function uploadArtifact(
     .split("\n")
     .map((s) => s.trim())
     .filter(Boolean);
-  if (paths.length !== 1) throw new Error(`upload ${name}: the local runner handles one directory path`);
+  if (paths.length !== 1) throw new Error(`upload ${name}: the local runner handles one path`);
   const dir = mapPath(paths[0]);
+  // A single file is stored under its own name, as upload-artifact does.
+  if (existsSync(dir) && statSync(dir).isFile()) {
+    mkdirSync(join(store, name), { recursive: true });
+    cpSync(dir, join(store, name, basename(dir)));
+    return name;
+  }
   if (!existsSync(dir) || !statSync(dir).isDirectory() || readdirSync(dir).length === 0)
     throw new Error(`upload ${name}: ${paths[0]} (${dir}) is missing or empty`);
   cpSync(dir, join(store, name), { recursive: true });

@@ -381,6 +381,9 @@ describe("the nightly's command lines run locally (small study, CPU)", () => {
         if (step.uses?.startsWith("actions/upload-artifact@")) {
           const paths = String(evaluate(step.with?.path, c)).split("\n").filter(Boolean);
           if (paths.length === 1) log.push(`upload ${uploadArtifact(step, c, store, mapPath)}`);
+          // upload-artifact@v4's outputs; the summary links artifact-url.
+          if (step.id)
+            steps[step.id] = { outputs: { "artifact-id": "1", "artifact-url": `artifact:${step.id}` } };
           else for (const p of paths) expect(existsSync(mapPath(p.trim())), `${where}: ${p}`).toBe(true);
           return;
         }
@@ -438,6 +441,8 @@ describe("the nightly's command lines run locally (small study, CPU)", () => {
     const summary = first.log.join("\n");
     expect(summary).toMatch(/r=8 beats base on ROUGE-2/);
     expect(summary).not.toMatch(/Compared with/);
+    expect(summary).toMatch(/HTML report.*\[tiny\.html\]\(artifact:html\)/);
+    expect(first.log).toContain("upload report-html-tiny");
     expect(first.steps.diff).toBeUndefined();
     for (const key of readdirSync(join(ws, ".cache/merged/arms"))) {
       const adapter = join(ws, ".cache/merged/arms", key, "adapter", "adapter_model.safetensors");
