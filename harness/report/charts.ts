@@ -162,23 +162,36 @@ export interface CurvePoint {
   loss: number;
 }
 
-export function lossSpec(points: CurvePoint[]): TopLevelSpec | null {
+export function lossSpec(points: CurvePoint[], armOrder: string[] = []): TopLevelSpec | null {
   if (!points.length) return null;
+  const arms = [...new Set(points.map((p) => p.arm))];
+  const order = [...armOrder.filter((a) => arms.includes(a)), ...arms.filter((a) => !armOrder.includes(a))];
+  // One panel per arm: per-step losses of several arms on one set of axes are unreadable.
   return {
     title: {
       text: "Training loss per arm × seed",
-      subtitle: "One line per seed (dash pattern); loss on summary tokens",
+      subtitle: "One panel per arm, one line per seed; loss on summary tokens",
     },
     data: { values: points.map((p) => ({ ...p, seed: `seed ${p.seed}`, loss: round(p.loss) })) },
-    width: 520,
-    height: 260,
-    mark: { type: "line", strokeWidth: 1.5 },
-    encoding: {
-      x: { field: "step", type: "quantitative", title: "optimizer step" },
-      y: { field: "loss", type: "quantitative", title: "training loss", scale: { zero: false } },
-      color: { field: "arm", type: "nominal", title: "Arm" },
-      strokeDash: { field: "seed", type: "nominal", title: "Seed" },
+    facet: {
+      field: "arm",
+      type: "nominal",
+      sort: order,
+      title: null,
+      header: { labelFontSize: 12, labelFontWeight: "bold" },
     },
+    columns: 3,
+    spec: {
+      width: 250,
+      height: 150,
+      mark: { type: "line", strokeWidth: 1.2 },
+      encoding: {
+        x: { field: "step", type: "quantitative", title: "optimizer step" },
+        y: { field: "loss", type: "quantitative", title: "training loss", scale: { zero: false } },
+        color: { field: "seed", type: "nominal", title: "Seed" },
+      },
+    },
+    resolve: { scale: { x: "independent" } },
   } as TopLevelSpec;
 }
 
@@ -215,7 +228,10 @@ export function sweepSpec(report: Report, metric: MetricKey = "rouge2"): TopLeve
       },
       {
         mark: { type: "rule" },
-        encoding: { y: { field: "low", type: "quantitative" }, y2: { field: "high" } },
+        encoding: {
+          y: { field: "low", type: "quantitative", scale: { zero: false } },
+          y2: { field: "high" },
+        },
       },
     ],
   } as TopLevelSpec;

@@ -48,7 +48,7 @@ function sortedBy(xs: (number | null)[], dir: 1 | -1): boolean {
   const nums = xs.filter((x): x is number => x !== null);
   const firstNull = xs.indexOf(null);
   if (firstNull >= 0 && xs.slice(firstNull).some((x) => x !== null)) return false; // nulls last
-  return nums.every((x, i) => i === 0 || dir * (nums[i - 1] - x) >= 0);
+  return nums.every((x, i) => i === 0 || dir * (x - nums[i - 1]) >= 0);
 }
 
 describe.each(pages)("reports/%s.html", (profile) => {

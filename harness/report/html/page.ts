@@ -20,7 +20,7 @@ nav a{margin-right:14px}.muted{color:#666}table{border-collapse:collapse;margin:
 th,td{border-bottom:1px solid #e4e4e4;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f5f5f5}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .holds{color:#00795a;font-weight:600}.fails{color:#b84400;font-weight:600}.inconclusive{color:#666;font-weight:600}
-.note{font-size:12.5px;color:#444;max-width:420px}.chart{overflow-x:auto;margin:8px 0}
+.note{font-size:12.5px;color:#444;max-width:460px}.power{color:#7a4100;margin-top:4px}.chart{overflow-x:auto;margin:8px 0}
 details.example{border:1px solid #ddd;border-radius:4px;margin:4px 0;padding:4px 8px}
 details.example>summary{cursor:pointer}details.article p{white-space:pre-wrap;background:#fafafa;padding:6px}
 .flag{display:inline-block;background:#fde8d7;color:#8a3300;border-radius:3px;padding:0 5px;margin-left:6px;font-size:12px}
@@ -55,10 +55,7 @@ function claimsTable(report: Report): string {
       e.effect === null
         ? "—"
         : `${c.kind === "value" ? fixed(e.effect, 4) : signed(e.effect, 4)}${e.ci ? ` ${ci(e.ci[0], e.ci[1], 4, c.kind !== "value")}` : ""}`;
-    const note = [e.detail, e.mde_study?.note]
-      .filter(Boolean)
-      .map((s) => esc(s!))
-      .join("<br>");
+    const note = `${esc(e.detail)}${e.mde_study ? `<div class="power">${esc(e.mde_study.note)}</div>` : ""}`;
     return `<tr data-claim="${esc(c.id)}"><td class="${c.verdict}">${c.verdict}</td><td>${esc(c.name)}<div class="muted">${esc(c.metric ?? "")} · ${esc(c.arms.join(" vs "))}</div></td><td class="num">${effect}</td><td class="num">${pValue(e.p_value)}</td><td class="num">${studyCell(c)}</td><td class="num">${powerCell(c)}</td><td class="note">${note}</td></tr>`;
   });
   return `<table id="claims-table"><thead><tr><th>Verdict</th><th>Claim</th><th>Ours: effect [95% CI]</th><th>p</th><th>Study (published)</th><th>Min. detectable effect (80% power)</th><th>Detail</th></tr></thead>
@@ -136,7 +133,7 @@ export async function renderHtml(data: HtmlData): Promise<string> {
 ${claimsTable(report)}`,
     `<h2 id="forest">Forest plot</h2>\n${await chart(forestSpec(report), "forest", "No comparison with a confidence interval.")}`,
     `<h2 id="rouge">ROUGE by arm</h2>\n${await chart(rougeSpec(report), "rouge", "No arm has a successful run.")}\n${rougeTable(report, labels)}`,
-    `<h2 id="loss">Training loss</h2>\n${await chart(lossSpec(curves), "loss", "No training curves in the cache.")}`,
+    `<h2 id="loss">Training loss</h2>\n${await chart(lossSpec(curves, [...labels.values()]), "loss", "No training curves in the cache.")}`,
     sweep ? `<h2 id="sweep">N sweep</h2>\n${await chart(sweep, "sweep", "")}` : "",
     `<h2 id="examples">Examples</h2>\n${exampleBrowser(data.examples, labels)}`,
     `<h2 id="provenance-h">Provenance</h2>\n${provenance(report)}`,
