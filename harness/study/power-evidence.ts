@@ -36,8 +36,8 @@ function studyNote(m: MdeSummary, reported: number | null, power: number | null)
   if (reported === null || power === null)
     return `The study's design (${m.n_examples} examples, ${m.n_seeds} run) detects |Δ| ≥ ${f3(m.effect)} with 80% power${caveat}.`;
   if (Math.abs(reported) < m.effect)
-    return `The study's reported Δ ${signed(reported)} is below the ${f3(m.effect)} ${design} could detect with 80% power (power ${(100 * power).toFixed(0)}%): one run on ${m.n_examples} examples could not reliably resolve it${caveat}.`;
-  return `The study's reported Δ ${signed(reported)} is above the ${f3(m.effect)} ${design} could detect with 80% power (power ${(100 * power).toFixed(0)}%)${caveat}.`;
+    return `The study's reported Δ ${signed(reported)} is smaller in size than the ${f3(m.effect)} ${design} could detect with 80% power (power ${(100 * power).toFixed(0)}%): one run on ${m.n_examples} examples could not reliably resolve it${caveat}.`;
+  return `The study's reported Δ ${signed(reported)} is larger in size than the ${f3(m.effect)} ${design} could detect with 80% power (power ${(100 * power).toFixed(0)}%)${caveat}.`;
 }
 
 export function componentsOf(a: number[][], b: number[][]): Components {

@@ -67,7 +67,7 @@ describe("HTML report", () => {
     expect(html).not.toContain('id="chart-sweep"'); // one N only
     expect(html.match(/<details class="example"/g)).toHaveLength(4);
     expect(html).toContain("continued: copied-opening");
-    expect(html).toContain("reported Δ +0.012 is below");
+    expect(html).toContain("reported Δ +0.012 is smaller in size than");
   });
 
   it("starts sorted by r=8 − base, biggest win first, examples without it last", async () => {
@@ -98,10 +98,10 @@ describe("power evidence", () => {
     expect(mde_study.effect).toBeGreaterThan(0.012);
     expect(mde_study.power_at_reported!).toBeLessThan(0.8);
     expect(mde_study.note).toMatch(
-      /reported Δ \+0\.012 is below the 0\.\d{3} its design \(100 examples, 1 run\) could detect/,
+      /reported Δ \+0\.012 is smaller in size than the 0\.\d{3} its design \(100 examples, 1 run\) could detect/,
     );
     const big = powerEvidence(a, [base], 0.2);
-    expect(big.mde_study.note).toMatch(/is above/);
+    expect(big.mde_study.note).toMatch(/is larger in size than/);
     expect(powerEvidence(a, [base], null).mde_study.note).toMatch(/detects \|Δ\| ≥/);
     // One seed: the run-to-run part is unknown, and the note says the MDE is a lower bound.
     expect(powerEvidence([a[0]], [base], 0.012).mde_study.note).toMatch(/unknown from a single seed/);
