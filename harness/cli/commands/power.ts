@@ -63,7 +63,7 @@ export default defineCommand({
     }
     const pct = (p: number) => `${(100 * p).toFixed(0)}%`;
     const lines = [
-      `${claim.id}: ${claim.arms.join(" − ")} on ${claim.metric}, effect ${effect} (${source})`,
+      `${claim.id}: ${claim.arms.join(" − ")} on ${claim.metric}, effect ${Number(effect.toFixed(6))} (${source})`,
       `sd of one paired difference: example ${mde.sd_example.toFixed(4)}, example × run ${mde.sd_interaction.toFixed(4)}, run ${mde.sd_seed.toFixed(4)}${mde.seed_variance_known ? "" : " (unknown: one seed)"}`,
       `power now: ours ${mde.n_examples} × ${mde.n_seeds} seeds ${pct(current)}; the study's ${mde_study.n_examples} × ${mde_study.n_seeds} ${pct(study)}`,
       "seeds  examples for 80% power",
