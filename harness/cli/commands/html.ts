@@ -4,7 +4,7 @@ import { renderHtml } from "../../report/html/page.ts";
 import { writeIfChanged } from "../../report/write.ts";
 import { defineCommand } from "../command.ts";
 import { progressLine } from "../progress.ts";
-import { runOptions, STUDY_FLAGS } from "./study-flags.ts";
+import { STUDY_FLAGS } from "./study-flags.ts";
 
 // The seeds come from the report itself; nothing here runs a model.
 const { profile, config, cache } = STUDY_FLAGS;
@@ -17,9 +17,11 @@ export default defineCommand({
     "cached runs it names. `lora-bench run` writes it too; an unchanged file is not rewritten.",
   flags: { profile, config, cache },
   async run({ values }) {
-    const { data, out } = await loadHtmlData(
-      runOptions({ ...values, seeds: undefined, json: undefined, device: undefined, threads: undefined }),
-    );
+    const { data, out } = await loadHtmlData({
+      configPath: values.config,
+      profile: values.profile,
+      cacheDir: values.cache,
+    });
     const html = await renderHtml(data);
     const wrote = writeIfChanged(out, html);
     progressLine.done(`${relative(process.cwd(), out)}: ${wrote ? "written" : "unchanged"}`);
