@@ -15,6 +15,9 @@ const STUDY_ARMS = [
   { id: "lora-r32", kind: "lora", r: 32 },
   // Probe: is r=32's collapse capacity or scaling? Same rank, alpha/√r instead of alpha/r.
   { id: "lora-r32-rslora", kind: "lora", r: 32, useRslora: true },
+  // Future work 3: QLoRA, the base's decoder linears in NF4 (blocks of 64, as QLoRA and bitsandbytes).
+  { id: "qlora-r8", kind: "lora", r: 8, quantization: { type: "nf4" } },
+  { id: "qlora-r32", kind: "lora", r: 32, quantization: { type: "nf4" } },
 ] as const satisfies readonly ArmConfig[];
 
 // The same instruction, adapter targets and scoring for every profile: only scale differs.

@@ -15,4 +15,12 @@ describe("probes the study invites", () => {
     than: "lora-r32",
     metric: "rouge2",
   });
+  // Future work 3: a 4-bit base should cost the adapter nothing that matters (±0.02 ROUGE-2).
+  probe("QLoRA r=8 matches LoRA r=8 on ROUGE-2", {
+    kind: "equivalence",
+    arm: "qlora-r8",
+    to: "lora-r8",
+    metric: "rouge2",
+    margin: 0.02,
+  });
 });

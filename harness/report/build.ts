@@ -89,6 +89,13 @@ export function buildReport(run: StudyRun, claims: ClaimRecord[], totalS: number
               use_rslora: a.useRslora,
             }
           : null,
+      quantization: a.quantization
+        ? {
+            type: a.quantization.type,
+            block_size: a.quantization.blockSize,
+            double_quant: a.quantization.doubleQuant,
+          }
+        : null,
       train_n: a.trainN,
       trainable_params: a.trainableParams,
       total_params: study.model.params,

@@ -203,6 +203,10 @@ export interface Arm {
   kind: "base" | "lora";
   lora: LoraConfig | null;
   /**
+   * The base's decoder linears in 4 bits (QLoRA), or null for the float base. Absent in reports written before quantized arms existed.
+   */
+  quantization?: Quantization | null;
+  /**
    * Training examples; 0 for base.
    */
   train_n: number;
@@ -230,6 +234,17 @@ export interface LoraConfig {
    * Scale by alpha/sqrt(r) instead of alpha/r.
    */
   use_rslora: boolean;
+}
+/**
+ * 4-bit base weights: NF4 (QLoRA / bitsandbytes numerics) or int4 (onnxruntime MatMulNBits), blockwise along each weight row.
+ */
+export interface Quantization {
+  type: "nf4" | "int4";
+  block_size: number;
+  /**
+   * NF4's absmax values quantized again (8-bit, blocks of 256).
+   */
+  double_quant: boolean;
 }
 /**
  * One seed of one arm.

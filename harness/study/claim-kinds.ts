@@ -5,6 +5,7 @@
  * judged. A new kind is one entry in CLAIM_KINDS.
  */
 import { mean } from "../metrics/aggregate.ts";
+import { equivalenceVerdict } from "../metrics/equivalence.ts";
 import { bootstrapMeanCI } from "../metrics/paired.ts";
 import { ROUGE_TYPES } from "../metrics/rouge.ts";
 import type { Claim } from "../report/types.ts";
@@ -71,8 +72,21 @@ export interface SweepSpec {
   metric: Metric;
 }
 
+/**
+ * Two arms are equivalent on every listed metric: the paired 95% CI of Δ = arm − to lies inside
+ * ±margin (holds), entirely outside it (fails), or straddles it (inconclusive).
+ */
+export interface EquivalenceSpec<A extends string = string> {
+  kind: "equivalence";
+  arm: A;
+  to: A;
+  metric: OneOrMore<Metric>;
+  margin: number;
+}
+
 export type ClaimSpec<A extends string = string> =
   | ComparisonSpec<A>
+  | EquivalenceSpec<A>
   | CollapseSpec<A>
   | ValueSpec<A>
   | FractionSpec<A>
@@ -122,6 +136,7 @@ export const CLAIM_KINDS: { [K in ClaimKindName]: ClaimKind<Extract<ClaimSpec, {
     evaluate: (name, s, study) =>
       compareAll(name, [s.arm, s.below], list(s.metric), s.threshold ?? 0, "less", study),
   },
+  equivalence: { arms: (s) => [s.arm, s.to], metrics: (s) => list(s.metric), evaluate: equivalenceClaim },
   value: { arms: (s) => [s.arm], metrics: (s) => [s.metric], evaluate: valueClaim },
   fraction: { arms: (s) => [s.arm], metrics: () => [], evaluate: (_n, s, study) => fractionClaim(s, study) },
   continuation: { arms: (s) => [s.arm], metrics: () => [], evaluate: continuationClaim },
@@ -286,4 +301,33 @@ function sweepClaim(name: string, spec: SweepSpec, study: StudyData): ClaimOutco
       detail: `${first ? `r=${large} first beats r=${small} at N=${first.n}` : allFail ? `r=${large} stays below r=${small} at every N up to ${ns.at(-1)}` : `no N up to ${ns.at(-1)} where r=${large} clearly beats r=${small}`}. ${table}`,
     },
   };
+}
+
+function equivalenceClaim(name: string, spec: EquivalenceSpec, study: StudyData): ClaimOutcome {
+  const metrics = list(spec.metric);
+  const a = need(study, spec.arm);
+  const b = need(study, spec.to);
+  if (typeof a === "string" || typeof b === "string")
+    return inconclusive(
+      "compare",
+      metrics.join(","),
+      [spec.arm, spec.to],
+      [a, b].filter((m) => typeof m === "string").join("; "),
+    );
+  return combine(
+    metrics.map((m) => {
+      // The same paired statistics as a comparison; only the verdict reads the CI against ±margin.
+      const c = compareArms(a, b, m, 0, name);
+      const [low, high] = c.evidence.ci ?? [Number.NaN, Number.NaN];
+      return {
+        ...c,
+        verdict: equivalenceVerdict(low, high, spec.margin),
+        evidence: {
+          ...c.evidence,
+          threshold: spec.margin,
+          detail: `${c.evidence.detail}; equivalence margin ±${spec.margin}`,
+        },
+      };
+    }),
+  );
 }

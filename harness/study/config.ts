@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { resolveQuant } from "../engine/quant/spec.ts";
 import type { Device } from "../engine/session.ts";
 import { UserError } from "../errors.ts";
 
@@ -20,6 +21,15 @@ export interface ArmConfig {
   trainN?: number;
   /** Seeds for this arm; defaults to the profile's seeds. */
   seeds?: number[];
+  /** Hold the base's decoder linears in 4 bits (QLoRA); defaults to the profile's quantization. */
+  quantization?: QuantizationConfig;
+}
+
+/** A 4-bit base: NF4 (QLoRA's data type, blocks of 64) or int4 (MatMulNBits, blocks of 32). */
+export interface QuantizationConfig {
+  type: "nf4" | "int4";
+  blockSize?: number;
+  doubleQuant?: boolean;
 }
 
 export interface ProfileConfig {
@@ -46,6 +56,8 @@ export interface ProfileConfig {
   sweep?: { n: readonly number[]; ranks: readonly number[]; seeds?: readonly number[] };
   device: Device;
   threads?: number;
+  /** The default quantization of the profile's arms (none when absent). */
+  quantization?: QuantizationConfig;
 }
 
 export interface BenchConfig {
@@ -134,6 +146,18 @@ const record =
 
 const TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 
+const quantCheck: Check = (v, p) => {
+  obj({ type: oneOf("nf4", "int4"), blockSize: int(16, 4096), doubleQuant: bool }, [
+    "blockSize",
+    "doubleQuant",
+  ])(v, p);
+  try {
+    resolveQuant(v as QuantizationConfig, p);
+  } catch (e) {
+    throw new Error((e as Error).message);
+  }
+};
+
 const armCheck = obj(
   {
     id: (v, p) => {
@@ -148,8 +172,9 @@ const armCheck = obj(
     useRslora: bool,
     trainN: int(1),
     seeds: list(int(0)),
+    quantization: quantCheck,
   },
-  ["label", "r", "alpha", "useRslora", "trainN", "seeds"],
+  ["label", "r", "alpha", "useRslora", "trainN", "seeds", "quantization"],
 );
 
 const profileCheck = obj(
@@ -176,8 +201,9 @@ const profileCheck = obj(
     sweep: obj({ n: list(int(1)), ranks: list(int(1)), seeds: list(int(0)) }, ["seeds"]),
     device: oneOf("cpu", "cuda", "webgpu"),
     threads: int(0, 1024),
+    quantization: quantCheck,
   },
-  ["sweep", "threads"],
+  ["sweep", "threads", "quantization"],
 );
 
 const configCheck = obj({

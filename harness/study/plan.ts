@@ -17,11 +17,13 @@ import type { NewsRecord } from "../data/records.ts";
 import { EVAL_STREAM, type Subset, selectSubset, TRAIN_STREAM } from "../data/subset.ts";
 import { loadTokenizer, type Tok } from "../data/tokenizer.ts";
 import { type LlamaConfig, parseLlamaConfig, sha256OfFiles } from "../engine/checkpoint.ts";
+import { resolveQuant } from "../engine/quant/spec.ts";
+import type { QuantSpec } from "../engine/quant/types.ts";
 import type { TrainExample } from "../engine/train.ts";
 import { engineVersion, type RuntimeIdentity, runtimeIdentity } from "../engine/version.ts";
 import { UserError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil.ts";
-import type { ArmConfig, ProfileConfig } from "./config.ts";
+import type { ArmConfig, ProfileConfig, QuantizationConfig } from "./config.ts";
 import { type MemoryPlan, planMemory } from "./memory-plan.ts";
 
 export interface ResolvedArm {
@@ -35,15 +37,24 @@ export interface ResolvedArm {
   seeds: number[];
   /** Part of the sweep rather than the main table. */
   sweep: boolean;
+  /** 4-bit base (QLoRA), or null for the float base. */
+  quantization?: QuantSpec | null;
 }
 
-export function armLabel(a: Pick<ResolvedArm, "kind" | "r" | "useRslora" | "trainN">, mainN: number): string {
-  if (a.kind === "base") return "Base (zero-shot)";
-  return `LoRA r=${a.r}${a.useRslora ? " (rsLoRA)" : ""}${a.trainN !== mainN ? `, N=${a.trainN}` : ""}`;
+export function armLabel(
+  a: Pick<ResolvedArm, "kind" | "r" | "useRslora" | "trainN"> & { quantization?: QuantSpec | null },
+  mainN: number,
+): string {
+  const q = a.quantization ? ` (${a.quantization.type.toUpperCase()})` : "";
+  if (a.kind === "base") return `Base (zero-shot)${q}`;
+  const name = a.quantization ? "QLoRA" : "LoRA";
+  return `${name} r=${a.r}${a.useRslora ? " (rsLoRA)" : ""}${q}${a.trainN !== mainN ? `, N=${a.trainN}` : ""}`;
 }
 
 /** The profile's arms, then the N sweep's (an N=main point reuses the main arm). */
 export function resolveArms(p: ProfileConfig): ResolvedArm[] {
+  const quant = (q: QuantizationConfig | undefined, id: string) =>
+    q ? resolveQuant(q, `arm ${id}: quantization`) : null;
   const mk = (a: ArmConfig, sweep = false): ResolvedArm => {
     const base = a.kind === "base";
     const arm = {
@@ -56,6 +67,7 @@ export function resolveArms(p: ProfileConfig): ResolvedArm[] {
       trainN: base ? 0 : (a.trainN ?? p.data.trainN),
       seeds: base ? [p.seeds[0]] : (a.seeds ?? p.seeds),
       sweep,
+      quantization: quant(a.quantization ?? p.quantization, a.id),
     };
     return { ...arm, label: a.label ?? armLabel(arm, p.data.trainN) };
   };
@@ -63,7 +75,8 @@ export function resolveArms(p: ProfileConfig): ResolvedArm[] {
   for (const n of p.sweep?.n ?? []) {
     for (const r of p.sweep!.ranks) {
       const same = arms.find(
-        (a) => a.kind === "lora" && a.r === r && !a.useRslora && a.trainN === n && !a.sweep,
+        (a) =>
+          a.kind === "lora" && a.r === r && !a.useRslora && a.trainN === n && !a.sweep && !a.quantization,
       );
       if (same) continue;
       arms.push(
@@ -294,9 +307,11 @@ export function planUnits(ctx: StudyContext): Unit[] {
   const units: Unit[] = [];
   for (const arm of ctx.arms) {
     for (const seed of arm.seeds) {
+      // Only a quantized arm's key names its quantization, so float arms keep their cached results.
+      const quantization = arm.quantization ? { quantization: arm.quantization } : {};
       const material =
         arm.kind === "base"
-          ? { ...common, arm: { kind: "base" } }
+          ? { ...common, arm: { kind: "base", ...quantization } }
           : {
               ...common,
               arm: {
@@ -306,6 +321,7 @@ export function planUnits(ctx: StudyContext): Unit[] {
                 useRslora: arm.useRslora,
                 dropout: p.lora.dropout,
                 targetModules: [...p.lora.targetModules].sort(),
+                ...quantization,
               },
               training: p.training,
               train: ctx.trainSubset(arm.trainN).sha256,

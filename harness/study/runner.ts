@@ -6,6 +6,8 @@
 import { join, resolve } from "node:path";
 import { countLoraParams } from "../engine/architecture.ts";
 import { openLlama } from "../engine/model.ts";
+import { assertQuantKernel } from "../engine/quant/kernels.ts";
+import { checkQuantFits } from "../engine/quant/spec.ts";
 import type { Device } from "../engine/session.ts";
 import { continuationBias } from "../metrics/continuation.ts";
 import { type ArmProgress, evaluateUnit, scorePredictions, type TrainedUnit, trainUnit } from "./arm.ts";
@@ -109,14 +111,23 @@ export async function runUnits(plan: Plan, o: RunOptions = {}): Promise<StudyRun
       log(`loading ${ctx.modelDir}…`);
       // The device's weight storage (float16 on CUDA), and one weight-holding session at a time:
       // opening the decode session releases the loss session.
-      const { model } = openLlama(ctx.modelDir, {
-        device: ctx.profile.device,
-        threads: ctx.profile.threads,
-        oneSession: true,
-      });
+      const opts = { device: ctx.profile.device, threads: ctx.profile.threads, oneSession: true };
+      const { model: floatModel, checkpoint } = openLlama(ctx.modelDir, opts);
+      // Quantized arms: the block must divide every decoder row and the device must have the kernel.
+      for (const arm of ctx.arms) {
+        const q = arm.quantization;
+        if (!q || !todo.some((u) => u.arm.id === arm.id)) continue;
+        checkQuantFits(q, checkpoint.config, `arm ${arm.id}: quantization`);
+        if (q.type === "int4") await assertQuantKernel("MatMulNBits", opts.device, `arm ${arm.id}`);
+      }
       for (const arm of ctx.arms) {
         const mine = todo.filter((u) => u.arm.id === arm.id);
         if (!mine.length) continue;
+        // A 4-bit arm loads the base in float32 and quantizes its linears (the float model stays as is).
+        if (arm.quantization) await floatModel.release();
+        const model = arm.quantization
+          ? openLlama(ctx.modelDir, { ...opts, storage: "float32", quant: arm.quantization }).model
+          : floatModel;
         const t0 = performance.now();
         // Phase 1: train every unit of the arm (adapters are megabytes; they wait in memory).
         let trainFig: PhaseFigures | null = null;

@@ -83,7 +83,10 @@ describe("lora-bench run on a small study (real engine, real metric, real files)
     const r = cli(["run", "--config", s.config, "--filter", "ROUGE-2", "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const rep = JSON.parse(r.stdout);
-    expect(rep.claims.map((c: { name: string }) => c.name)).toEqual(["r=8 beats base on ROUGE-2"]);
+    expect(rep.claims.map((c: { name: string }) => c.name)).toEqual([
+      "r=8 beats base on ROUGE-2",
+      "QLoRA r=8 matches LoRA r=8 on ROUGE-2",
+    ]);
 
     writeFileSync(
       s.config,

@@ -50,6 +50,43 @@ function study(arms: ArmData[]): StudyData {
   };
 }
 
+describe("equivalence claims (simulated arms; per-seed noise 0.02, 60 examples × 3 seeds)", () => {
+  const s = study([
+    arm("base", 0.2),
+    arm("close", 0.205),
+    arm("edge", 0.22),
+    arm("far", 0.3),
+    arm("low", 0.1),
+  ]);
+  const judge = (a: string, metric: Metric | Metric[] = "rouge2") =>
+    evaluateSpec("q", { kind: "equivalence", arm: a, to: "base", metric, margin: 0.02 }, s);
+
+  it("holds inside ±margin, fails outside on either side, is inconclusive at the margin", () => {
+    const close = judge("close");
+    expect(close.verdict).toBe("holds");
+    expect(close.evidence.threshold).toBe(0.02);
+    expect(close.evidence.ci![0]).toBeGreaterThan(-0.02);
+    expect(close.evidence.ci![1]).toBeLessThan(0.02);
+    expect(close.evidence.detail).toMatch(/margin ±0\.02/);
+    expect(judge("edge").verdict).toBe("inconclusive");
+    expect(judge("far").verdict).toBe("fails");
+    expect(judge("low").verdict).toBe("fails");
+    expect(judge("close", ["rouge1", "rouge2", "rougeL"]).verdict).toBe("holds");
+  });
+
+  it("is inconclusive when an arm has no runs, and names an unknown arm", () => {
+    const missing = evaluateSpec(
+      "q",
+      { kind: "equivalence", arm: "lora-r32-rslora", to: "base", metric: "rouge2", margin: 0.02 },
+      s,
+    );
+    expect(missing.verdict).toBe("inconclusive");
+    expect(() =>
+      evaluateSpec("q", { kind: "equivalence", arm: "nope", to: "base", metric: "rouge2", margin: 0.02 }, s),
+    ).toThrow(ClaimSpecError);
+  });
+});
+
 describe("verdicts", () => {
   const s = study([arm("base", 0.2), arm("lora-r8", 0.25), arm("lora-r32", 0.15), arm("same", 0.2)]);
 
@@ -125,10 +162,11 @@ describe("verdicts", () => {
     expect(() => evaluateSpec("h", spec, s)).toThrow(/no arm "lora-r16" in the config \(declared: base, /);
     const badMetric = { kind: "comparison", better: "lora-r8", than: "base", metric: "rouge3" };
     expect(() => evaluateSpec("h", badMetric as never, s)).toThrow(/unknown metric "rouge3"/);
-    expect(() => evaluateSpec("h", { kind: "equivalence" } as never, s)).toThrow(/unknown claim kind/);
+    expect(() => evaluateSpec("h", { kind: "noninferiority" } as never, s)).toThrow(/unknown claim kind/);
     expect(Object.keys(CLAIM_KINDS)).toEqual([
       "comparison",
       "collapse",
+      "equivalence",
       "value",
       "fraction",
       "continuation",
