@@ -18,7 +18,7 @@ import { basename, dirname, join } from "node:path";
 import { fsError, UserError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import { rngStream } from "../rng.ts";
-import { llamaWeightNames } from "./architecture.ts";
+import { type LlamaDims, llamaWeightNames } from "./architecture.ts";
 import { f32ToBf16, f32ToF16 } from "./dtype.ts";
 import { parseRope, type RopeScaling, ropeConfigFields } from "./rope.ts";
 import {
@@ -29,19 +29,12 @@ import {
 } from "./safetensors.ts";
 import { readHalf, storedHalf, type WeightStorage } from "./storage.ts";
 
-export interface LlamaConfig {
+/** config.json as the engine reads it; the tensor-shaping dimensions are LlamaDims (architecture.ts). */
+export interface LlamaConfig extends LlamaDims {
   modelType: "llama";
-  hiddenSize: number;
-  intermediateSize: number;
-  numLayers: number;
-  numHeads: number;
-  numKvHeads: number;
-  headDim: number;
   rmsNormEps: number;
   ropeTheta: number;
   maxPositionEmbeddings: number;
-  vocabSize: number;
-  tieWordEmbeddings: boolean;
   bosTokenId?: number;
   eosTokenId?: number | number[];
   torchDtype?: string;
