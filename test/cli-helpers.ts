@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -47,4 +47,12 @@ export function cliAsync(
     });
     child.on("close", (code) => done({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** The embedded tiny model's tokenizer files, to save beside a test checkpoint. */
+export function tinyTokenizerFiles(): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const f of ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"])
+    files[f] = readFileSync(join(ROOT, "fixtures/tiny", f), "utf8");
+  return files;
 }

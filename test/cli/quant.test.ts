@@ -8,7 +8,7 @@ import {
 } from "../../harness/engine/checkpoint.ts";
 import { LlamaModel } from "../../harness/engine/model.ts";
 import { resolveQuant } from "../../harness/engine/quant/spec.ts";
-import { cli, ROOT, tempDir } from "../cli-helpers.ts";
+import { cli, tempDir, tinyTokenizerFiles } from "../cli-helpers.ts";
 import { tinyConfig } from "../engine/tiny.ts";
 
 // Rows of 64 and 128 in-features: NF4's block of 64 and int4's of 32 divide every decoder linear.
@@ -20,9 +20,7 @@ let oddDir: string;
 beforeAll(() => {
   dir = tempDir();
   modelDir = join(dir, "model");
-  const extraFiles: Record<string, string> = {};
-  for (const f of ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"])
-    extraFiles[f] = readFileSync(join(ROOT, "fixtures/tiny", f), "utf8");
+  const extraFiles = tinyTokenizerFiles();
   saveLlamaCheckpoint(modelDir, c, randomLlamaWeights(c, "cli-quant", 0.2), { extraFiles });
   // A model whose MLP rows (96) NF4's default block of 64 does not divide.
   oddDir = join(dir, "odd");

@@ -10,7 +10,7 @@ import {
 } from "../../harness/engine/checkpoint.ts";
 import { LlamaModel } from "../../harness/engine/model.ts";
 import { rngStream } from "../../harness/rng.ts";
-import { cli, ROOT, tempDir } from "../cli-helpers.ts";
+import { cli, tempDir, tinyTokenizerFiles } from "../cli-helpers.ts";
 import { tinyConfig } from "./tiny.ts";
 
 const c = tinyConfig({ vocabSize: 2048, hiddenSize: 32, headDim: 8, intermediateSize: 48 });
@@ -22,9 +22,7 @@ const settings = { r: 4, alpha: 8, dropout: 0, targetModules: ["q_proj", "v_proj
 beforeAll(() => {
   dir = tempDir();
   modelDir = join(dir, "model");
-  const extraFiles: Record<string, string> = {};
-  for (const f of ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"])
-    extraFiles[f] = readFileSync(join(ROOT, "fixtures/tiny", f), "utf8");
+  const extraFiles = tinyTokenizerFiles();
   saveLlamaCheckpoint(modelDir, c, randomLlamaWeights(c, "cli", 0.2), { dtype: "BF16", extraFiles });
   // An adapter with non-zero B so gradients reach A too.
   adapterDir = join(dir, "adapter");

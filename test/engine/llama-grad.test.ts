@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { loraKey } from "../../harness/engine/architecture.ts";
 import { dropoutMasks } from "../../harness/engine/lora.ts";
-import { type FArr, LlamaModel, type LossBatch } from "../../harness/engine/model.ts";
+import { LlamaModel, type LossBatch } from "../../harness/engine/model.ts";
 import { rngStream } from "../../harness/rng.ts";
-import { randomLora, tinyConfig, weightsF64 } from "./tiny.ts";
+import { central, randomLora, tinyConfig, weightsF64 } from "./tiny.ts";
 
 const ALL = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 const batch: LossBatch = {
@@ -17,17 +17,6 @@ const batch: LossBatch = {
     [-100, -100, 4, 6, 2],
   ],
 };
-
-/** Central difference of f at x[i] (restores x[i]). */
-async function central(f: () => Promise<number>, x: FArr, i: number, eps = 1e-6): Promise<number> {
-  const x0 = x[i];
-  x[i] = x0 + eps;
-  const a = await f();
-  x[i] = x0 - eps;
-  const b = await f();
-  x[i] = x0;
-  return (a - b) / (2 * eps);
-}
 
 describe("gradients vs central finite differences (fp64)", () => {
   it("matches for every LoRA tensor on all seven targets, with dropout masks", async () => {

@@ -49,3 +49,14 @@ export function randomLora(c: LlamaConfig, s: LoraSettings, seed: string, f64 = 
   }
   return l;
 }
+
+/** Central difference of f at x[i] (restores x[i]). */
+export async function central(f: () => Promise<number>, x: FArr, i: number, eps = 1e-6): Promise<number> {
+  const x0 = x[i];
+  x[i] = x0 + eps;
+  const a = await f();
+  x[i] = x0 - eps;
+  const b = await f();
+  x[i] = x0;
+  return (a - b) / (2 * eps);
+}

@@ -7,7 +7,7 @@ import { dequantizeNf4 } from "../../../harness/engine/quant/nf4.ts";
 import { type QuantSpec, quantizeModel, resolveQuant } from "../../../harness/engine/quant/spec.ts";
 import { train } from "../../../harness/engine/train.ts";
 import { rngStream } from "../../../harness/rng.ts";
-import { randomLora, tinyConfig, weightsF64 } from "../tiny.ts";
+import { central, randomLora, tinyConfig, weightsF64 } from "../tiny.ts";
 
 // Rows of 64 and 96 in-features: blocks of 32 divide every decoder linear.
 const c = tinyConfig({ hiddenSize: 64, intermediateSize: 96, headDim: 16 });
@@ -89,17 +89,6 @@ describe("logits through the 4-bit graph equal the float graph on the dequantize
     });
   }
 });
-
-/** Central difference of f at x[i] (restores x[i]). */
-async function central(f: () => Promise<number>, x: FArr, i: number, eps = 1e-6): Promise<number> {
-  const x0 = x[i];
-  x[i] = x0 + eps;
-  const a = await f();
-  x[i] = x0 - eps;
-  const b = await f();
-  x[i] = x0;
-  return (a - b) / (2 * eps);
-}
 
 describe("LoRA on a 4-bit base", () => {
   const batch: LossBatch = {
