@@ -17,6 +17,8 @@
 import os from "node:os";
 import { countLoraParams, countModelParams, linearShape } from "./architecture.ts";
 import type { LlamaConfig } from "./checkpoint.ts";
+import { quantizedWeightBytes } from "./quant/spec.ts";
+import type { QuantSpec } from "./quant/types.ts";
 import type { Device } from "./session.ts";
 
 /** The estimate is meant to be within this fraction of the measured peak; plans keep this headroom. */
@@ -47,6 +49,8 @@ export interface TrainShape {
   lora: LoraShape;
   /** Bytes per stored weight element (4 for fp32, 2 for fp16 storage). */
   weightBytes?: number;
+  /** Decoder linears in 4 bits (QLoRA): codes and scales instead of weightBytes per element. */
+  quant?: QuantSpec;
 }
 
 export interface MemoryEstimate {
@@ -89,7 +93,7 @@ export function estimateTrainPeak(s: TrainShape): MemoryEstimate {
   const N = s.microBatch * s.seqLen;
   const activations = activationElements(s) * F32;
   const parts = {
-    weights: weightBytes(c, s.weightBytes),
+    weights: s.quant ? quantizedWeightBytes(c, s.quant) : weightBytes(c, s.weightBytes),
     // fp32 tensors and graph gradients, float64 accumulated gradients and AdamW moments.
     lora_and_optimizer: loraParams(c, s.lora) * (4 + 4 + 8 + 16),
     dropout_masks: s.lora.dropout
@@ -110,6 +114,7 @@ export interface DecodeShape {
   promptLen: number;
   maxNewTokens: number;
   weightBytes?: number;
+  quant?: QuantSpec;
 }
 
 /** Peak bytes of decoding: the prefill's transients or the KV cache at full length, whichever is larger. */
@@ -123,7 +128,7 @@ export function estimateDecodePeak(s: DecodeShape): MemoryEstimate {
   const prefill =
     (2 * B * c.numHeads * P * P + 3 * B * P * c.intermediateSize + 4 * B * P * c.hiddenSize) * F32;
   const parts = {
-    weights: weightBytes(c, s.weightBytes),
+    weights: s.quant ? quantizedWeightBytes(c, s.quant) : weightBytes(c, s.weightBytes),
     kv_cache: cache,
     activations: prefill,
     logits: B * c.vocabSize * F32,

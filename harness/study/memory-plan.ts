@@ -6,6 +6,7 @@
  */
 import type { LlamaConfig } from "../engine/checkpoint.ts";
 import { defaultBudget, planDecoding, planTraining, parseBytes as readBytes } from "../engine/memory.ts";
+import type { QuantSpec } from "../engine/quant/types.ts";
 import type { Device } from "../engine/session.ts";
 import { defaultStorage } from "../engine/storage.ts";
 import { UserError } from "../errors.ts";
@@ -46,6 +47,8 @@ export interface PlanInput {
   decodeBatch: number;
   promptLen: number;
   newTokens: number;
+  /** Every arm runs on this 4-bit base (otherwise the float arms bound the peak). */
+  quant?: QuantSpec;
 }
 
 /** The plan, or a UserError naming the budget and the least it would take. */
@@ -59,6 +62,7 @@ export function planMemory(i: PlanInput): MemoryPlan {
     labelsPerRow: i.labelsPerRow,
     lora: i.lora,
     weightBytes,
+    quant: i.quant,
     budgetBytes: budget,
   });
   const decode = planDecoding({
@@ -67,6 +71,7 @@ export function planMemory(i: PlanInput): MemoryPlan {
     promptLen: i.promptLen,
     maxNewTokens: i.newTokens,
     weightBytes,
+    quant: i.quant,
     budgetBytes: budget,
   });
   if (!train.fits || !decode.fits) {

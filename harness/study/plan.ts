@@ -269,12 +269,20 @@ export function withMemoryPlan(ctx: StudyContext, budget?: number): StudyContext
     decodeBatch: Math.min(p.decoding.batchSize, Math.max(1, ctx.evalPrompts.length)),
     promptLen: Math.max(1, ...ctx.evalPrompts.map((q) => q.promptIds.length)),
     newTokens: p.decoding.maxNewTokens,
+    quant: sameQuant(ctx.arms),
   });
   return {
     ...ctx,
     memory,
     trainMemory: { microBatch: memory.train.micro_batch, checkpointing: memory.train.checkpointing },
   };
+}
+
+/** The 4-bit base every arm runs on, if they all share one (else the float arms bound the peak). */
+function sameQuant(arms: ResolvedArm[]): QuantSpec | undefined {
+  const first = arms[0]?.quantization;
+  if (!first) return undefined;
+  return arms.every((a) => JSON.stringify(a.quantization) === JSON.stringify(first)) ? first : undefined;
 }
 
 export interface Unit {

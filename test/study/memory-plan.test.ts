@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { countModelParams } from "../../harness/engine/architecture.ts";
 import { ESTIMATE_TOLERANCE, estimateTrainPeak } from "../../harness/engine/memory.ts";
 import { TINYLLAMA_SHAPES } from "../../harness/engine/perf.ts";
+import { quantizedWeightBytes, resolveQuant } from "../../harness/engine/quant/spec.ts";
 import { formatBytes, type PlanInput, parseBytes, planMemory } from "../../harness/study/memory-plan.ts";
 import { cli } from "../cli-helpers.ts";
 import { makeSmallStudy } from "./small-study.ts";
@@ -21,6 +23,29 @@ const STUDY: PlanInput = {
 };
 
 describe("memory plan (the study's choices from engine/memory.ts)", () => {
+  it("a 4-bit base: NF4 weights under a quarter of fp32's, and the plan's peaks drop by the difference", () => {
+    const nf4 = resolveQuant({ type: "nf4" }, "test");
+    const fp32 = countModelParams(TINYLLAMA_SHAPES) * 4;
+    const q = quantizedWeightBytes(TINYLLAMA_SHAPES, nf4);
+    expect(q / fp32).toBeLessThan(0.25);
+    expect(q / fp32).toBeGreaterThan(0.2); // embeddings and head stay fp32
+    const shape = {
+      config: TINYLLAMA_SHAPES,
+      microBatch: 1,
+      seqLen: 680,
+      labelsPerRow: 128,
+      checkpointing: true,
+      lora: STUDY.lora,
+    };
+    const saved = estimateTrainPeak(shape).peakBytes - estimateTrainPeak({ ...shape, quant: nf4 }).peakBytes;
+    expect(Math.abs(saved - (fp32 - q))).toBeLessThanOrEqual(1);
+    const cpu = { ...STUDY, device: "cpu" as const, budget: 200 * GiB };
+    const plain = planMemory(cpu);
+    const quant = planMemory({ ...cpu, quant: nf4 });
+    expect(plain.train.peak_bytes - quant.train.peak_bytes).toBeGreaterThan(0.7 * fp32);
+    expect(plain.decode.peak_bytes - quant.decode.peak_bytes).toBeGreaterThan(0.7 * fp32);
+  });
+
   it("reads the --memory-budget flag, and names a bad one", () => {
     expect(parseBytes("15GiB")).toBe(15 * GiB);
     expect(parseBytes("16GB")).toBe(16e9);

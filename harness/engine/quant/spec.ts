@@ -4,7 +4,7 @@
  * every decoder linear (q/k/v/o, gate/up/down); embeddings, norms and lm_head stay as they are.
  */
 import { UserError } from "../../errors.ts";
-import { LORA_TARGETS, linearShape, linearWeightName } from "../architecture.ts";
+import { countModelParams, LORA_TARGETS, linearShape, linearWeightName } from "../architecture.ts";
 import type { LlamaConfig } from "../checkpoint.ts";
 import { INT4_BLOCK_SIZES, int4Bytes, quantizeInt4 } from "./int4.ts";
 import { nf4Bytes, quantizeNf4 } from "./nf4.ts";
@@ -109,6 +109,22 @@ export function quantizeModel(
     release?.(l.name);
   }
   return out;
+}
+
+/**
+ * Resident bytes of a model's weights with its decoder linears in 4 bits: packed codes, float32
+ * scales (and zero points) for the linears, float32 for everything else (embeddings, norms, head).
+ */
+export function quantizedWeightBytes(c: LlamaConfig, q: QuantSpec): number {
+  let linearParams = 0;
+  let bytes = 0;
+  for (const l of quantizedLinears(c)) {
+    const blocks = l.in / q.blockSize;
+    linearParams += l.out * l.in;
+    bytes += (l.out * l.in) / 2 + l.out * blocks * 4;
+    if (q.zeroPoints) bytes += l.out * Math.ceil(blocks / 2);
+  }
+  return bytes + (countModelParams(c) - linearParams) * 4;
 }
 
 /** A short stable label for reports and cache keys: "nf4-b64", "nf4-b64-dq", "int4-b32-zp". */
