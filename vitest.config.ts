@@ -32,7 +32,11 @@ export default defineConfig({
         extends: true,
         test: { name: "unit", include: ["test/**/*.test.ts"], exclude: [...E2E, ...ELSEWHERE] },
       },
-      { extends: true, test: { name: "e2e", include: E2E } },
+      {
+        extends: true,
+        // Whole studies through the real binary: minutes on a busy 2-core machine.
+        test: { name: "e2e", include: E2E, testTimeout: 300_000, hookTimeout: 300_000 },
+      },
       {
         extends: true,
         test: {
