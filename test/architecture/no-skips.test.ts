@@ -29,13 +29,14 @@ describe("npm test skips nothing", () => {
   });
 
   it("the pattern catches what it is for", () => {
+    // Joined at run time so that repository-wide greps for focused or skipped tests find no false hit here.
     for (const s of [
-      'it.skipIf(!x)("a", () => {})',
-      "describe.skip('x')",
-      "it.only(",
-      "test.todo(",
-      "ctx.skip()",
-    ])
+      ["it", 'skipIf(!x)("a", () => {})'],
+      ["describe", "skip('x')"],
+      ["it", "only("],
+      ["test", "todo("],
+      ["ctx", "skip()"],
+    ].map((parts) => parts.join(".")))
       expect(SKIPPING.test(s), s).toBe(true);
     expect(SKIPPING.test("const skipped = 0; it('skips nothing', () => {})")).toBe(false);
   });
