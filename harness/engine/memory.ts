@@ -51,7 +51,7 @@ export interface TrainShape {
   weightBytes?: number;
   /** Decoder linears in 4 bits (QLoRA): codes and scales instead of weightBytes per element. */
   quant?: QuantSpec;
-  /** Copies of the weights the budget holds (see weightCopies); default 1. */
+  /** Copies of the weights the budget holds (see storedWeights); default 1. */
   weightCopies?: number;
 }
 
@@ -66,15 +66,12 @@ export function weightBytes(c: LlamaConfig, bytesPerElement = F32): number {
 }
 
 /**
- * Copies of the frozen weights that count against a device's budget. On the CPU the process holds the
- * checkpoint's arrays and onnxruntime-node copies in-memory initializers into the live session
- * (measured: a 4.1 GB TinyLlama-shaped model went from 4.2 to 8.3 GB RSS at session creation), so
- * two; on a GPU the budget is device memory, which holds the session's one copy.
+ * Copies of the frozen weights that count against a device's budget: one. On the CPU the sessions map
+ * the weight files (weight-file.ts) and the model has dropped its arrays; on a GPU the budget is
+ * device memory, which holds the session's one copy. (Handed over from memory, onnxruntime-node would
+ * copy them into the session: a 4.1 GB TinyLlama-shaped model went from 4.2 to 8.3 GB RSS at session
+ * creation. `weightCopies: 2` plans for that.)
  */
-export function weightCopies(device: Device): number {
-  return device === "cpu" ? 2 : 1;
-}
-
 function storedWeights(s: {
   config: LlamaConfig;
   quant?: QuantSpec;

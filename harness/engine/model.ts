@@ -1,9 +1,11 @@
 /**
  * A loaded Llama with its sessions: hands the weights to the graphs from llama.ts and feeds rotary
  * tables, attention biases and LoRA tensors. Frozen weights enter each session once, at creation, as
- * in-memory external data viewing the arrays we hold; no run() carries them. onnxruntime-node 1.30
- * keeps its own copy per session (measured on CPU too), hence `oneSession` (sessions.ts). Only full
- * fine-tuning feeds the weights on every run.
+ * external data; no run() carries them. By default they go to disk first (weight-file.ts) and the
+ * model drops its own arrays: sessions map the files, so the CPU holds one copy of the weights, shared
+ * by every session. Handed over from memory instead, onnxruntime-node 1.30 copies them into each
+ * session, hence also `oneSession` (sessions.ts). Only full fine-tuning feeds the weights on every run
+ * (and then keeps them in memory).
  */
 import { join } from "node:path";
 import type ort from "onnxruntime-node";
@@ -24,6 +26,7 @@ import {
 } from "./session.ts";
 import { type GraphKind, type PooledSession, SessionPool, type SessionSpec } from "./sessions.ts";
 import { defaultStorage, type WeightStorage } from "./storage.ts";
+import { collectGarbage, WeightFolder } from "./weight-file.ts";
 
 export type FArr = Float32Array | Float64Array;
 
@@ -58,6 +61,17 @@ export interface ModelOptions {
   quant?: QuantSpec;
   /** The decoder linears already quantized with `quant` (then `weights` need not hold them). */
   quantized?: Map<string, QuantTensor>;
+  /**
+   * The model may empty the `weights` (and `half`) maps it is given as weights move to disk, which
+   * frees their memory once nothing else holds them (openLlama). Otherwise it keeps maps of its own
+   * and the caller's stay whole.
+   */
+  ownsWeights?: boolean;
+  /**
+   * Hand frozen weights to sessions through files on disk (default) rather than from memory. Either
+   * way the numbers are the same; only where the bytes live differs.
+   */
+  weightFiles?: boolean;
 }
 
 /** One training micro-batch: token rows (any lengths) and HF labels (-100 = no loss) of the same lengths. */
@@ -70,6 +84,15 @@ export interface LossBatch {
 
 export class LlamaModel {
   private readonly pool: SessionPool;
+  /** The weights still in memory: those not yet moved to disk, the norms of float16 storage, … */
+  readonly weights: Map<string, FArr>;
+  private readonly half?: Map<string, Uint16Array>;
+  /** Frozen weights on disk, once a session needed them. */
+  private folder?: WeightFolder;
+  /** Names whose array this model dropped after writing it (read back for full fine-tuning). */
+  private onDisk = new Set<string>();
+  /** Full fine-tuning feeds the weights and changes them: from then on they stay in memory. */
+  private fed = false;
   /** Weights converted to the graph's float type; they back live sessions, so they stay referenced. */
   private converted = new Map<string, FArr>();
   private shapes?: Map<string, number[]>;
@@ -80,12 +103,15 @@ export class LlamaModel {
 
   constructor(
     readonly config: LlamaConfig,
-    readonly weights: Map<string, FArr>,
+    weights: Map<string, FArr>,
     readonly opts: ModelOptions = {},
   ) {
+    this.weights = opts.ownsWeights ? weights : new Map(weights);
+    this.half = opts.ownsWeights || !opts.half ? opts.half : new Map(opts.half);
+    weights = this.weights;
     const first = weights.values().next().value;
     this.float = first instanceof Float64Array ? "float64" : "float32";
-    this.storage = opts.half?.size ? "float16" : "float32";
+    this.storage = this.half?.size ? "float16" : "float32";
     if (this.storage === "float16" && this.float === "float64")
       throw new Error("model: float16 storage needs float32 weights (float64 graphs are for checks)");
     this.pool = new SessionPool((spec) => this.open(spec), opts.oneSession);
@@ -109,6 +135,7 @@ export class LlamaModel {
   }
 
   private async open(spec: SessionSpec): Promise<PooledSession> {
+    if (this.disposed) throw new Error("model: disposed; open the checkpoint again");
     if (spec.trainable === "all" && this.storage === "float16")
       throw new Error("model: full fine-tuning updates float32 weights; load them with float32 storage");
     const graph = buildLlamaGraph({
@@ -118,21 +145,74 @@ export class LlamaModel {
       storage: this.storage,
       quant: this.opts.quant,
     });
+    if (spec.trainable === "all") this.readBack();
+    const files = this.opts.weightFiles !== false && !this.fed;
+    if (files) this.toDisk(graph.frozen);
     const session = await Session.create(graph.bytes, {
       ...this.opts,
       float64: this.float === "float64",
-      externalData: graph.frozen.map((name) => ({ path: name, data: this.bytesOf(name) })),
+      externalData: files
+        ? undefined
+        : graph.frozen.map((name) => ({ path: name, data: this.bytesOf(name) })),
+      externalDataDir: files ? this.folder?.dir : undefined,
       outputLocation: spec.kind === "decode" ? this.cacheLocation() : undefined,
       profilePrefix: this.opts.profileDir && join(this.opts.profileDir, `${spec.kind}-${this.profiled++}`),
     });
     return { session, graph, kind: spec.kind };
   }
 
+  /**
+   * Write the frozen weights a graph needs to disk (those not there yet) and drop the arrays that
+   * held them, then collect them, so that their memory is gone before any session maps the files.
+   * Only arrays the model owns go, and not one that the graph sees converted (float32 weights in a
+   * float64 check graph): its file holds the conversion.
+   */
+  private toDisk(names: string[]): void {
+    const todo = names.filter((n) => !this.folder?.has(n));
+    if (!todo.length) return;
+    this.folder ??= new WeightFolder(this);
+    for (const name of todo) {
+      this.folder.write(name, this.bytesOf(name));
+      this.converted.delete(name);
+      this.quant?.forget(name);
+      // Arrays the caller also holds would not be freed: only a model that owns its maps drops them.
+      if (!this.opts.ownsWeights) continue;
+      this.half?.delete(name);
+      const wv = this.weights.get(name);
+      if (wv && this.cast(wv) === wv) {
+        this.weights.delete(name);
+        this.onDisk.add(name);
+      }
+    }
+    collectGarbage();
+  }
+
+  /** Before full fine-tuning: every weight back in memory, the files gone (they would go stale). */
+  private readBack(): void {
+    this.fed = true;
+    for (const name of this.onDisk) {
+      const b = this.folder?.read(name);
+      if (!b) continue;
+      this.weights.set(
+        name,
+        this.float === "float64" ? new Float64Array(b.buffer) : new Float32Array(b.buffer),
+      );
+    }
+    this.onDisk.clear();
+    this.folder?.dispose();
+    this.folder = undefined;
+  }
+
+  /** Bytes of frozen weights on disk for the sessions (0 before the first session, or when fed). */
+  get weightFileBytes(): number {
+    return this.folder?.bytes ?? 0;
+  }
+
   /** A byte view of a weight in the graph's float type (converted once and kept if it differs). */
   private bytesOf(name: string): Uint8Array {
     const q = this.quant?.get(name);
     if (q) return q;
-    const h = this.opts.half?.get(name);
+    const h = this.half?.get(name);
     if (h) return new Uint8Array(h.buffer, h.byteOffset, h.byteLength);
     let x = this.converted.get(name);
     if (!x) {
@@ -405,6 +485,16 @@ export class LlamaModel {
     await this.pool.release(kind);
   }
 
+  /** Release every session and remove the weight files. The model cannot open sessions afterwards. */
+  async dispose(): Promise<void> {
+    await this.pool.release();
+    this.folder?.dispose();
+    this.folder = undefined;
+    this.disposed = true;
+  }
+
+  private disposed = false;
+
   /**
    * Checkpoint-weight bytes that the latest run of a `kind` session received as feeds (read from what
    * Session.run turned into tensors). 0 when the weights live in the session.
@@ -414,7 +504,7 @@ export class LlamaModel {
     for (const s of await this.pool.live()) {
       if (s.kind !== kind) continue;
       for (const [name, bytes] of s.session.lastFeedBytes)
-        if (this.weights.has(name) || this.opts.half?.has(name)) n += bytes;
+        if (this.weights.has(name) || this.half?.has(name) || this.folder?.has(name)) n += bytes;
     }
     return n;
   }
@@ -449,6 +539,10 @@ export function openLlama(
 ): { checkpoint: Checkpoint; model: LlamaModel } {
   const { storage, ...rest } = opts;
   const checkpoint = loadLlamaCheckpoint(dir, { storage: storage ?? defaultStorage(opts.device) });
-  const model = new LlamaModel(checkpoint.config, checkpoint.weights, { ...rest, half: checkpoint.half });
+  const model = new LlamaModel(checkpoint.config, checkpoint.weights, {
+    ...rest,
+    half: checkpoint.half,
+    ownsWeights: true,
+  });
   return { checkpoint, model };
 }

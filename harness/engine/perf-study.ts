@@ -7,7 +7,7 @@
 import { UserError } from "../errors.ts";
 import { rngStream } from "../rng.ts";
 import { initLora } from "./lora.ts";
-import { planTraining, weightCopies } from "./memory.ts";
+import { planTraining } from "./memory.ts";
 import type { LlamaModel } from "./model.ts";
 import { accumulateGradients } from "./train.ts";
 
@@ -32,7 +32,6 @@ export async function studyStepPerf(model: LlamaModel, o: StudyStepOptions) {
     labelsPerRow: o.targetTokens,
     lora: { r: 8, targets, dropout: o.dropout > 0 },
     weightBytes: model.storage === "float16" ? 2 : 4,
-    weightCopies: weightCopies(model.opts.device ?? "cpu"),
     budgetBytes: o.budgetBytes,
   });
   if (!planned.fits)

@@ -148,9 +148,10 @@ export async function studyPerf(
   const model = new LlamaModel(o.config, fastWeights(o.config) as Map<string, FArr>, {
     threads,
     device: o.device,
+    ownsWeights: true,
   });
   const study_step = await studyStepPerf(model, { ...o.study, log: o.log });
-  await model.release();
+  await model.dispose();
   return { threads, study_step };
 }
 
@@ -161,7 +162,11 @@ export async function enginePerf(o: PerfOptions) {
   log(`building random weights with ${c.numLayers} layers, hidden ${c.hiddenSize}…`);
   const weights = fastWeights(c);
   const weightsBytes = [...weights.values()].reduce((n, w) => n + w.byteLength, 0);
-  const model = new LlamaModel(c, weights as Map<string, FArr>, { threads, device: o.device });
+  const model = new LlamaModel(c, weights as Map<string, FArr>, {
+    threads,
+    device: o.device,
+    ownsWeights: true,
+  });
   // First, while the process's peak RSS is still the study step's own.
   const studyStep = o.study ? await studyStepPerf(model, { ...o.study, log }) : undefined;
   log(`measuring the fp32 MatMul rate (512×2048×2048, ${threads} threads, warm)…`);
@@ -216,7 +221,7 @@ export async function enginePerf(o: PerfOptions) {
   // Host↔device traffic of the last batched step (a GPU device; the CPU moves nothing).
   const bytes = (t: Record<string, number>) => Object.values(t).reduce((a, b) => a + b, 0);
   const moved = { up: bytes(model.lastTransfer.up), down: bytes(model.lastTransfer.down) };
-  await model.release();
+  await model.dispose();
   const streamBound = bw / weightsBytes; // tokens/s if each step only streamed the weights once
   const peakRss = process.resourceUsage().maxRSS * 1024;
   return {

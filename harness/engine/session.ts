@@ -110,6 +110,8 @@ export class Session {
     opts: SessionOptions & {
       float64?: boolean;
       externalData?: ExternalFile[];
+      /** Folder of external-data files (WeightFolder): the session maps them instead of copying. */
+      externalDataDir?: string;
       outputLocation?: Record<string, OutputLocation>;
     } = {},
   ): Promise<Session> {
@@ -126,7 +128,12 @@ export class Session {
       // forward and backward upcasts of an fp16 weight (one fp32 copy alive in between) and, with
       // recomputation, a layer's forward pass.
       extra: {
-        session: { disable_prepacking: "1" },
+        session: {
+          disable_prepacking: "1",
+          ...(opts.externalDataDir
+            ? { model_external_initializers_file_folder_path: opts.externalDataDir }
+            : {}),
+        },
         optimization: { disable_specified_optimizers: "CommonSubexpressionElimination" },
       },
       executionProviders: providers(device),

@@ -1,8 +1,9 @@
 /**
- * The sessions of one model and their lifecycle. Each session holds its own copy of the frozen
- * weights (uploaded once on CUDA; onnxruntime-node 1.30 copies in-memory initializers on CPU too), so
- * the pool can keep one session at a time, release sessions by graph kind, and retire every weight
- * snapshot when full fine-tuning is about to change the weights.
+ * The sessions of one model and their lifecycle. On a GPU each session holds its own copy of the
+ * frozen weights (uploaded once); on the CPU sessions share the mapped weight files, unless weights
+ * were handed over from memory (then onnxruntime-node 1.30 copies them into each session). So the pool
+ * can keep one session at a time, release sessions by graph kind, and retire every weight snapshot
+ * when full fine-tuning is about to change the weights.
  */
 import type { BuiltGraph, GraphSpec } from "./llama.ts";
 import type { Session } from "./session.ts";

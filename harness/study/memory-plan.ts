@@ -5,13 +5,7 @@
  * study's own shapes. The run uses what the plan chose; `plan --json` and the report show it.
  */
 import type { LlamaConfig } from "../engine/checkpoint.ts";
-import {
-  defaultBudget,
-  planDecoding,
-  planTraining,
-  parseBytes as readBytes,
-  weightCopies,
-} from "../engine/memory.ts";
+import { defaultBudget, planDecoding, planTraining, parseBytes as readBytes } from "../engine/memory.ts";
 import type { QuantSpec } from "../engine/quant/types.ts";
 import type { Device } from "../engine/session.ts";
 import { defaultStorage } from "../engine/storage.ts";
@@ -68,7 +62,6 @@ export function planMemory(i: PlanInput): MemoryPlan {
     labelsPerRow: i.labelsPerRow,
     lora: i.lora,
     weightBytes,
-    weightCopies: weightCopies(i.device),
     quant: i.quant,
     budgetBytes: budget,
   });
@@ -78,7 +71,6 @@ export function planMemory(i: PlanInput): MemoryPlan {
     promptLen: i.promptLen,
     maxNewTokens: i.newTokens,
     weightBytes,
-    weightCopies: weightCopies(i.device),
     quant: i.quant,
     budgetBytes: budget,
   });

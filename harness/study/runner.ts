@@ -5,7 +5,7 @@
  */
 import { join, resolve } from "node:path";
 import { countLoraParams } from "../engine/architecture.ts";
-import { openLlama } from "../engine/model.ts";
+import { type LlamaModel, openLlama } from "../engine/model.ts";
 import { assertQuantKernel } from "../engine/quant/kernels.ts";
 import { checkQuantFits } from "../engine/quant/spec.ts";
 import type { Device } from "../engine/session.ts";
@@ -112,22 +112,28 @@ export async function runUnits(plan: Plan, o: RunOptions = {}): Promise<StudyRun
       // The device's weight storage (float16 on CUDA), and one weight-holding session at a time:
       // opening the decode session releases the loss session.
       const opts = { device: ctx.profile.device, threads: ctx.profile.threads, oneSession: true };
-      const { model: floatModel, checkpoint } = openLlama(ctx.modelDir, opts);
       // Quantized arms: the block must divide every decoder row and the device must have the kernel.
       for (const arm of ctx.arms) {
         const q = arm.quantization;
         if (!q || !todo.some((u) => u.arm.id === arm.id)) continue;
-        checkQuantFits(q, checkpoint.config, `arm ${arm.id}: quantization`);
+        checkQuantFits(q, ctx.modelConfig, `arm ${arm.id}: quantization`);
         if (q.type === "int4") await assertQuantKernel("MatMulNBits", opts.device, `arm ${arm.id}`);
       }
+      // The float model is opened once, for the first float arm, and serves every float arm; each
+      // 4-bit arm loads the base in float32 and quantizes its linears into a model of its own. A model
+      // that is done goes with its weight files, so at most one holds weights at a time.
+      let floatModel: LlamaModel | undefined;
       for (const arm of ctx.arms) {
         const mine = todo.filter((u) => u.arm.id === arm.id);
         if (!mine.length) continue;
-        // A 4-bit arm loads the base in float32 and quantizes its linears (the float model stays as is).
-        if (arm.quantization) await floatModel.release();
-        const model = arm.quantization
-          ? openLlama(ctx.modelDir, { ...opts, storage: "float32", quant: arm.quantization }).model
-          : floatModel;
+        let model: LlamaModel;
+        if (arm.quantization) {
+          await floatModel?.release();
+          model = openLlama(ctx.modelDir, { ...opts, storage: "float32", quant: arm.quantization }).model;
+        } else {
+          floatModel ??= openLlama(ctx.modelDir, opts).model;
+          model = floatModel;
+        }
         const t0 = performance.now();
         // Phase 1: train every unit of the arm (adapters are megabytes; they wait in memory).
         let trainFig: PhaseFigures | null = null;
@@ -164,9 +170,11 @@ export async function runUnits(plan: Plan, o: RunOptions = {}): Promise<StudyRun
           if (result.status === "failed")
             log(`${arm.id} seed ${result.seed} failed: ${result.error?.reason}`);
         }
+        if (arm.quantization) await model.dispose();
         spent.set(arm.id, (performance.now() - t0) / 1000);
         log(`${arm.id}: ${phaseLine("train", trainFig)}; ${phaseLine("decode", decodeFig)}`);
       }
+      await floatModel?.dispose();
     },
     log,
   );

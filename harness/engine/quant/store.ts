@@ -29,6 +29,11 @@ export class QuantStore {
     }
   }
 
+  /** Drop an initializer's bytes (they were written to disk for the sessions). */
+  forget(name: string): void {
+    this.sources.delete(name);
+  }
+
   /** The bytes of one initializer, or undefined for a name that is not a 4-bit one. */
   get(name: string): Uint8Array | undefined {
     const source = this.sources.get(name);

@@ -50,7 +50,7 @@ describe("logits through the 4-bit graph equal the float graph on the dequantize
       const w = weightsF64(c, "q-logits", 0.1);
       const ref = new LlamaModel(c, dequantized(q, w, "float64"));
       const quantWeights = new Map(w);
-      const model = new LlamaModel(c, quantWeights, { quant: q });
+      const model = new LlamaModel(c, quantWeights, { quant: q, ownsWeights: true });
       expect([...quantWeights.keys()].some((k) => k.includes("_proj"))).toBe(false);
       const lora = randomLora(
         c,
