@@ -27,7 +27,6 @@ const ARGS = [
   ["--model", join(TRACE, "base")],
   ["--init-adapter", join(TRACE, "adapter-init")],
   ["--data", join(TRACE, "records.jsonl")],
-  ["--batch-size", "4"],
   ["--lr", "0.01"],
   ["--warmup-steps", "1"],
   ["--weight-decay", "0.1"],
@@ -47,10 +46,12 @@ interface Step {
   gradNorm: number;
 }
 
-function train(steps: number, float64: boolean, out: string): Step[] {
+/** Full batch by default: the 4 records in one micro-batch. */
+function train(steps: number, float64: boolean, out: string, batch = ["--batch-size", "4"]): Step[] {
   const r = cli([
     "train",
     ...ARGS,
+    ...batch,
     "--max-steps",
     String(steps),
     "--out",
@@ -146,6 +147,16 @@ describe("train --init-adapter on the torch/transformers/PEFT trace", () => {
     for (const [i, s] of steps.entries()) {
       expect(rel(s.loss, trace.runs.hf.steps[i].loss)).toBeLessThan(1e-6);
       expect(rel(s.gradNorm, trace.runs.hf.steps[i].grad_norm)).toBeLessThan(1e-6);
+    }
+  });
+
+  it("the full batch as 2 accumulated micro-batches of 2 (shuffled each epoch) gives the same steps", () => {
+    const out = join(tmp.dir, "accum");
+    const steps = train(3, true, out, ["--batch-size", "2", "--grad-accum", "2"]);
+    expect(relDiff(readAdapter(out), reference("fp64", 3))).toBeLessThanOrEqual(BOUND.float64.fp64);
+    for (const [i, s] of steps.entries()) {
+      expect(rel(s.loss, trace.runs.fp64.steps[i].loss)).toBeLessThan(1e-12);
+      expect(rel(s.gradNorm, trace.runs.fp64.steps[i].grad_norm)).toBeLessThan(1e-12);
     }
   });
 
