@@ -3,9 +3,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadAdapter } from "../engine/adapter-io.ts";
-import { type Checkpoint, type LlamaConfig, parseLlamaConfig } from "../engine/checkpoint.ts";
+import {
+  type Checkpoint,
+  type LlamaConfig,
+  loadLlamaCheckpoint,
+  parseLlamaConfig,
+} from "../engine/checkpoint.ts";
 import { loraGraphSpec } from "../engine/lora.ts";
-import { type LlamaModel, type LoraTensors, openLlama } from "../engine/model.ts";
+import { LlamaModel, type LoraTensors, openLlama } from "../engine/model.ts";
 import { assertQuantKernel } from "../engine/quant/kernels.ts";
 import { checkQuantFits, parseQuantFlag, type QuantSpec } from "../engine/quant/spec.ts";
 import { assertDevice, type Device } from "../engine/session.ts";
@@ -20,8 +25,22 @@ export async function openModel(
   dir: string,
   device: Device = "cpu",
   quantFlag?: string,
+  opts: { float64?: boolean } = {},
 ): Promise<{ ckpt: Checkpoint; model: LlamaModel }> {
   const quant = await checkQuantFlag(quantFlag, dir, device);
+  if (opts.float64) {
+    // float64 graphs (reference-grade runs): the weights widened once, a tied head kept shared. The
+    // checkpoint's float32 arrays are dropped (ckpt.weights comes back empty); the model holds the copies.
+    const checkpoint = loadLlamaCheckpoint(dir, { storage: "float32" });
+    const wide = new Map<Float32Array, Float64Array>();
+    const weights = new Map<string, Float64Array>();
+    for (const [name, w] of checkpoint.weights) {
+      if (!wide.has(w)) wide.set(w, Float64Array.from(w));
+      weights.set(name, wide.get(w)!);
+    }
+    checkpoint.weights.clear();
+    return { ckpt: checkpoint, model: new LlamaModel(checkpoint.config, weights, { device }) };
+  }
   // 4-bit weights are quantized from float32 ones (never from the float16 storage CUDA defaults to).
   const { checkpoint, model } = openLlama(dir, { device, quant, ...(quant ? { storage: "float32" } : {}) });
   return { ckpt: checkpoint, model };

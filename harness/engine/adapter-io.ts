@@ -29,10 +29,11 @@ export function loraScaling(c: Pick<LoraConfig, "r" | "alpha" | "useRslora">): n
 // ---------------------------------------------------------------------------------------------
 // saving
 
+/** Float64 tensors are written as F64 (as PEFT saves a float64 model's adapter), the rest as F32. */
 export function saveAdapter(
   dir: string,
   cfg: LoraConfig,
-  tensors: Map<string, Float32Array>,
+  tensors: ReadonlyMap<string, Float32Array | Float64Array>,
   shapes: Map<string, number[]>,
   baseModel?: string,
 ): void {
@@ -40,7 +41,7 @@ export function saveAdapter(
   for (const [key, data] of tensors) {
     const shape = shapes.get(key);
     if (!shape) throw new Error(`saveAdapter: no shape for ${key}`);
-    st[key] = { dtype: "F32", shape, data };
+    st[key] = { dtype: data instanceof Float64Array ? "F64" : "F32", shape, data };
   }
   // PEFT's LoraConfig fields as `save_pretrained` writes them (json.dumps(indent=2, sort_keys=True)).
   const config: Record<string, unknown> = {
@@ -157,10 +158,14 @@ function parseLoraConfig(json: unknown, file: string): LoraConfig {
 const KEY_RE =
   /^base_model\.model\.model\.layers\.(\d+)\.(self_attn|mlp)\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)\.lora_(A|B)(?:\.default)?\.weight$/;
 
-export function loadAdapter(
+type AdapterArray<D extends "F32" | "F64"> = D extends "F64" ? Float64Array : Float32Array;
+
+/** Read an adapter for `modelConfig`; `dtype` F64 keeps F64 files exact (float64 training). */
+export function loadAdapter<D extends "F32" | "F64" = "F32">(
   dir: string,
   modelConfig: LlamaConfig,
-): { config: LoraConfig; tensors: Map<string, Float32Array>; shapes: Map<string, number[]> } {
+  dtype?: D,
+): { config: LoraConfig; tensors: Map<string, AdapterArray<D>>; shapes: Map<string, number[]> } {
   try {
     if (!statSync(dir).isDirectory())
       throw new UserError("not a directory, expected an adapter directory", dir);
@@ -192,7 +197,7 @@ export function loadAdapter(
     const bad = (msg: string): never => {
       throw new UserError(msg, stPath);
     };
-    const tensors = new Map<string, Float32Array>();
+    const tensors = new Map<string, AdapterArray<D>>();
     const shapes = new Map<string, number[]>();
     // Layer-major, modules in Llama order: the order the rest of the engine enumerates LoRA tensors.
     const expected = new Map<string, number[]>(loraShapes(modelConfig, config).map((t) => [t.key, t.shape]));
@@ -221,7 +226,7 @@ export function loadAdapter(
       if (shape.length !== 2 || shape[0] !== want[0] || shape[1] !== want[1]) {
         bad(`tensor ${JSON.stringify(raw)} has shape [${shape}], expected [${want}] for this model`);
       }
-      tensors.set(key, f.readF32(raw));
+      tensors.set(key, (dtype === "F64" ? f.readF64(raw) : f.readF32(raw)) as AdapterArray<D>);
       shapes.set(key, want);
     }
     for (const key of expected.keys()) if (!tensors.has(key)) bad(`missing tensor ${JSON.stringify(key)}`);

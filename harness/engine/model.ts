@@ -281,7 +281,12 @@ export class LlamaModel {
     return lo.shape;
   }
 
-  /** cos/sin tables [B, S, hd] for the given positions, computed as HF does (float32 inv_freq, scaled). */
+  /**
+   * cos/sin tables [B, S, hd] for the given positions, computed as HF does (float32 inv_freq, scaled).
+   * transformers forms the angle in float32; a float64 model keeps it in float64, as transformers does
+   * with its float32 casts lifted (the float64 references), since a float32 angle alone moves a float64
+   * training trace by 5e-8.
+   */
   ropeTables(positions: number[][]): { cos: FArr; sin: FArr } {
     const hd = this.config.headDim;
     const half = hd / 2;
@@ -294,7 +299,8 @@ export class LlamaModel {
       for (let s = 0; s < S; s++) {
         const base = (b * S + s) * hd;
         for (let i = 0; i < half; i++) {
-          const f = Math.fround(positions[b][s] * invFreq[i]);
+          const angle = positions[b][s] * invFreq[i];
+          const f = this.float === "float64" ? angle : Math.fround(angle);
           const cv = Math.cos(f);
           const sv = Math.sin(f);
           cos[base + i] = cos[base + i + half] = cv;

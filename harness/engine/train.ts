@@ -21,6 +21,11 @@ export interface TrainExample {
 
 export interface TrainOptions {
   epochs: number;
+  /**
+   * Stop after this many optimizer steps, which are then the schedule's total (HF's max_steps): epochs
+   * repeat, reshuffled, as often as needed, and `epochs` is not used.
+   */
+  maxSteps?: number;
   lr: number;
   batchSize: number;
   gradAccum?: number;
@@ -182,7 +187,7 @@ export async function train(
   if (data.length === 0) throw new UserError("training set is empty");
   const accum = opts.gradAccum ?? 1;
   const perEpoch = Math.ceil(Math.ceil(data.length / opts.batchSize) / accum);
-  const total = perEpoch * opts.epochs;
+  const total = opts.maxSteps ?? perEpoch * opts.epochs;
   const warmup = opts.warmupSteps ?? Math.ceil((opts.warmupRatio ?? 0) * total);
   const params: Map<string, FArr> = lora ? lora.tensors : model.weights;
   const state: AdamState = { m: new Map(), v: new Map(), t: 0 };
@@ -193,14 +198,14 @@ export async function train(
   let tokensSeen = 0;
   let step = 0;
 
-  for (let epoch = 0; epoch < opts.epochs; epoch++) {
+  for (let epoch = 0; step < total; epoch++) {
     const order = rngStream(opts.seed, "data-order")
       .child(`epoch-${epoch}`)
       .shuffle(data.map((_, i) => i));
     const masksOf = rngStream(opts.seed, "dropout").child(`epoch-${epoch}`);
     const batches: number[][] = [];
     for (let i = 0; i < order.length; i += opts.batchSize) batches.push(order.slice(i, i + opts.batchSize));
-    for (let g0 = 0; g0 < batches.length; g0 += accum) {
+    for (let g0 = 0; g0 < batches.length && step < total; g0 += accum) {
       const group = batches.slice(g0, g0 + accum);
       const labelTokens = group.flat().reduce((n, i) => n + countLabels(data[i].labels), 0);
       const grads = new Map<string, Float64Array>();

@@ -5,7 +5,7 @@ import { type LoraConfig, loadAdapter, loraScaling, saveAdapter } from "../../ha
 import { LORA_MODULES, loraKey as peftKey } from "../../harness/engine/architecture.ts";
 import { type LlamaConfig, parseLlamaConfig, sha256OfFiles } from "../../harness/engine/checkpoint.ts";
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "../../harness/engine/dtype.ts";
-import { type StTensorInput, writeSafetensors } from "../../harness/engine/safetensors.ts";
+import { openSafetensors, type StTensorInput, writeSafetensors } from "../../harness/engine/safetensors.ts";
 import { rngStream } from "../../harness/rng.ts";
 import { expectUserError, makeTmp } from "./helpers-io.ts";
 
@@ -155,6 +155,24 @@ describe("PEFT adapter format", () => {
       expect(loaded.shapes.get(k)).toEqual(shapes.get(k));
     }
     expect(readdirSync(tmp.dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("writes float64 tensors as F64 and reads them back exactly with dtype F64 (F32 by default)", () => {
+    const { tensors, shapes } = randomAdapter(CFG, "f64");
+    // Values a float32 cannot hold, so a narrowing anywhere on the way shows.
+    const wide = new Map([...tensors].map(([k, v]) => [k, Float64Array.from(v, (x) => x + 1e-12)]));
+    const dir = freshDir();
+    saveAdapter(dir, CFG, wide, shapes);
+    const f = openSafetensors(join(dir, "adapter_model.safetensors"));
+    expect(new Set([...f.tensors.values()].map((t) => t.dtype))).toEqual(new Set(["F64"]));
+    f.close();
+    const exact = loadAdapter(dir, MODEL, "F64");
+    for (const [k, v] of wide) expect(exact.tensors.get(k)).toEqual(v);
+    const narrow = loadAdapter(dir, MODEL);
+    for (const [k, v] of wide) {
+      expect(narrow.tensors.get(k)).toBeInstanceOf(Float32Array);
+      expect(narrow.tensors.get(k)).toEqual(Float32Array.from(v));
+    }
   });
 
   it.each([

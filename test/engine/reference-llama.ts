@@ -44,13 +44,14 @@ export function referenceLogits(
     const d = linear(linear(x, A, lora.spec.r), B, out);
     return y.map((row, n) => row.map((v, o) => v + d[n][o] * lora.spec.scaling));
   };
-  // HF computes inv_freq and the angles in float32 (Math.fround mirrors that), cos/sin from there.
+  // HF computes inv_freq in float32 (Math.fround mirrors that). The angle stays in float64, as in
+  // transformers with its float32 casts lifted, which the engine's float64 graphs follow.
   const f32 = Math.fround;
   const invFreq = Array.from({ length: hd / 2 }, (_, i) => f32(1 / f32(c.ropeTheta ** f32((2 * i) / hd))));
   const rope = (v: number[], pos: number) => {
     const half = hd / 2;
     return v.map((x, j) => {
-      const f = f32(pos * invFreq[j % half]);
+      const f = pos * invFreq[j % half];
       const rot = j < half ? -v[j + half] : v[j - half];
       return x * Math.cos(f) + rot * Math.sin(f);
     });

@@ -113,6 +113,45 @@ describe("training", () => {
     expect(await run(12)).not.toBe(a);
   });
 
+  it("--max-steps semantics: N steps across reshuffled epochs, N is the schedule's length", async () => {
+    const c = tinyConfig({ vocabSize: 32 });
+    const settings = { r: 2, alpha: 4, dropout: 0.1, targetModules: ["q_proj", "v_proj"], useRslora: false };
+    const model = new LlamaModel(c, randomLlamaWeights(c, "train-max-steps", 0.1));
+    const run = async (o: { epochs: number; maxSteps?: number }) => {
+      const lora = initLora(c, settings, 3);
+      const epochs: number[] = [];
+      const res = await train(
+        model,
+        toyData(6),
+        {
+          ...o,
+          lr: 1e-2,
+          batchSize: 4,
+          warmupSteps: 1,
+          seed: 3,
+          dropout: 0.1,
+          onStep: (s) => epochs.push(s.epoch),
+        },
+        lora,
+      );
+      const bytes = [...lora.tensors.values()].map((t) => Buffer.from(t.buffer).toString("hex")).join("");
+      return { res, epochs, bytes };
+    };
+    // 6 examples in batches of 4: 2 steps an epoch. 5 steps run 3 epochs, the last one cut short.
+    const five = await run({ epochs: 1, maxSteps: 5 });
+    expect(five.res.steps).toBe(5);
+    expect(five.epochs).toEqual([0, 0, 1, 1, 2]);
+    const lrs = [0, 1, 0.75, 0.5, 0.25];
+    for (const [i, s] of five.res.curve.entries()) expect(s.lr).toBeCloseTo(1e-2 * lrs[i], 15);
+    // Whole epochs stated either way train the same adapter, bit for bit.
+    const byEpochs = await run({ epochs: 2 });
+    const bySteps = await run({ epochs: 1, maxSteps: 4 });
+    expect(bySteps.bytes).toBe(byEpochs.bytes);
+    expect(bySteps.res.curve).toEqual(byEpochs.res.curve);
+    expect(five.bytes).not.toBe(byEpochs.bytes);
+    await model.release();
+  });
+
   it("stops with a clear error when the loss is not finite", async () => {
     const c = tinyConfig({ vocabSize: 32 });
     const w = randomLlamaWeights(c, "nan", 0.1);
