@@ -21,9 +21,19 @@ export interface PerfFigures {
     bandwidth_fraction: number;
   };
   machine: { cpu: string; cores: number };
+  study_step: {
+    batch: number;
+    seq_len: number;
+    micro_batch: number;
+    checkpointing: boolean;
+    peak_rss_bytes: number;
+    planned_peak_bytes: number;
+    tokens_per_s: number;
+  };
 }
 
 const n = (x: number, d: number) => x.toFixed(d);
+const gb = (bytes: number) => n(bytes / 1e9, 2);
 
 export function renderPerf(p: PerfFigures): string {
   return [
@@ -34,7 +44,9 @@ export function renderPerf(p: PerfFigures): string {
     "of the weight-streaming bound set by onnxruntime's own read bandwidth",
     `(${n(p.decode.tokens_per_s, 1)} tokens/s; ${n(p.decode.batched.tokens_per_s, 1)} tokens/s for a batch of ${p.decode.batched.batch}),`,
     `prefill ran at ${n(p.prefill.tokens_per_s, 0)} tokens/s, and peak RSS was ${n(p.peak_rss_over_weights, 2)}× the`,
-    `${n(p.weights_bytes / 1e9, 1)} GB of fp32 weights.`,
+    `${n(p.weights_bytes / 1e9, 1)} GB of fp32 weights. The study's own training step (${p.study_step.batch} rows × ${p.study_step.seq_len} tokens,`,
+    `micro-batch ${p.study_step.micro_batch}, layer recomputation ${p.study_step.checkpointing ? "on" : "off"}) peaked at ${gb(p.study_step.peak_rss_bytes)} GB RSS, the weights`,
+    `plus ${gb(p.study_step.peak_rss_bytes - p.weights_bytes)} GB, against ${gb(p.study_step.planned_peak_bytes)} GB planned, and ran at ${n(p.study_step.tokens_per_s, 1)} tokens/s.`,
   ].join("\n");
 }
 
