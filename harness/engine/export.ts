@@ -120,27 +120,18 @@ export async function exportModel(o: {
   } else {
     model = new LlamaModel(ckpt.config, weights, { quant });
   }
-  const graph = model.graph({ kind: "decode", io: "hf" });
 
   const tmp = `${out}.${process.pid}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(join(tmp, "onnx"), { recursive: true });
   try {
-    const onnxFile = ONNX_FILE[o.dtype];
-    writeModelWithData(graph.bytes, join(tmp, "onnx"), onnxFile, (name) => model.bytesOf(name));
-    const config = JSON.parse(readFileSync(join(o.model, "config.json"), "utf8"));
-    config["transformers.js_config"] = {
-      dtype: o.dtype,
-      use_external_data_format: { [onnxFile]: 1 },
-    };
-    writeFileSync(join(tmp, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
+    writeOnnx(model, tmp, o.dtype, JSON.parse(readFileSync(join(o.model, "config.json"), "utf8")));
     writeFileSync(join(tmp, "generation_config.json"), generationConfig(o.model, ckpt.config));
     for (const f of [...TOKENIZER_FILES, ...OPTIONAL_FILES])
       if (existsSync(join(o.model, f))) copyFileSync(join(o.model, f), join(tmp, f));
     const record: ExportRecord = {
       out,
       dtype: o.dtype,
-      onnx: `onnx/${onnxFile}`,
+      onnx: `onnx/${ONNX_FILE[o.dtype]}`,
       files: {},
       base,
       adapter,
@@ -155,6 +146,25 @@ export async function exportModel(o: {
     rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * The model's decode graph with Hugging Face's IO as `<dir>/onnx/<file for dtype>` with its weights
+ * in the _data file beside it, and `<dir>/config.json`: `config` (the checkpoint's own config.json)
+ * with the transformers.js_config that selects that file and its external data.
+ */
+export function writeOnnx(
+  model: LlamaModel,
+  dir: string,
+  dtype: ExportDtype,
+  config: Record<string, unknown>,
+): void {
+  const file = ONNX_FILE[dtype];
+  mkdirSync(join(dir, "onnx"), { recursive: true });
+  const graph = model.graph({ kind: "decode", io: "hf" });
+  writeModelWithData(graph.bytes, join(dir, "onnx"), file, (name) => model.bytesOf(name));
+  const withJs = { ...config, "transformers.js_config": { dtype, use_external_data_format: { [file]: 1 } } };
+  writeFileSync(join(dir, "config.json"), `${JSON.stringify(withJs, null, 2)}\n`);
 }
 
 /** The model's generation_config.json, or one with its BOS/EOS ids when it has none. */
