@@ -1,8 +1,8 @@
 /**
  * Decode speed of an exported fp32 model run by transformers.js, beside the engine's own decode of
- * the same weights at the same shapes (batch 1, a 64-token prompt, then one token per step).
- * transformers.js's rate is taken between a 1-token and a (1 + steps)-token generate, so its
- * prefill cancels out, as the engine's rate excludes the prefill.
+ * the same weights at the same shapes (batch 1, a 64-token prompt, then one token per step). Both
+ * rates exclude the prefill: transformers.js's is timed by a streamer from its first new token to
+ * its last.
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -52,8 +52,11 @@ export async function exportPerf(o: {
     });
     const input_ids = new Tensor("int64", BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
     const attention_mask = new Tensor("int64", new BigInt64Array(ids.length).fill(1n), [1, ids.length]);
-    const timed = async (n: number) => {
-      const t0 = performance.now();
+    /** Seconds from the first new token to the last of an n-token greedy generate. */
+    const decodeSeconds = async (n: number) => {
+      const at: number[] = [];
+      // generate() calls put() once with the prompt, then once per new token.
+      const streamer = { put: () => void at.push(performance.now()), end: () => {} };
       // min_new_tokens keeps an end-of-sequence token from stopping the run early.
       await tjs.generate({
         input_ids,
@@ -61,15 +64,14 @@ export async function exportPerf(o: {
         max_new_tokens: n,
         min_new_tokens: n,
         do_sample: false,
+        streamer: streamer as never,
       });
-      return (performance.now() - t0) / 1000;
+      return (at[at.length - 1] - at[1]) / 1000;
     };
     o.log(`export: transformers.js decode, ${o.decodeSteps} steps…`);
-    await timed(3); // warm-up
-    const one = await timed(1);
-    const many = await timed(1 + o.decodeSteps);
+    await decodeSeconds(3); // warm-up
+    const tjsRate = o.decodeSteps / (await decodeSeconds(1 + o.decodeSteps));
     await tjs.dispose();
-    const tjsRate = o.decodeSteps / Math.max(many - one, 1e-9);
     return {
       layers: c.numLayers,
       threads,
