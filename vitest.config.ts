@@ -5,6 +5,7 @@ import { defineConfig } from "vitest/config";
 const E2E = [
   "test/cli/**/*.test.ts",
   "test/engine/cli.test.ts",
+  "test/engine/export.test.ts",
   "test/engine/bounded-memory.test.ts",
   "test/engine/first-run.test.ts",
   "test/engine/numerics-version.test.ts",

@@ -35,6 +35,10 @@ export const commands: Record<string, Entry> = {
     load: () => import("./commands/train.ts"),
   },
   generate: { brief: "generate text from a prompt", load: () => import("./commands/generate.ts") },
+  export: {
+    brief: "write the model (adapter merged) as a transformers.js ONNX folder",
+    load: () => import("./commands/export.ts"),
+  },
   logits: { brief: "logits of a token sequence (JSON)", load: () => import("./commands/logits.ts") },
   "loss-grad": {
     brief: "loss and LoRA gradients for one sequence (JSON)",

@@ -154,7 +154,7 @@ export function parseLlamaConfig(json: unknown, file: string): LlamaConfig {
 }
 
 /** HF config.json fields for a LlamaConfig, as transformers writes them (keys sorted). */
-function configJson(config: LlamaConfig, torchDtype: string, extra: Record<string, unknown> = {}): string {
+export function configJson(config: LlamaConfig, torchDtype: string, extra: Record<string, unknown> = {}): string {
   const obj: Record<string, unknown> = {
     architectures: ["LlamaForCausalLM"],
     attention_bias: false,

@@ -45,6 +45,8 @@ export class GraphCore {
   protected dimCache = new Map<string, T>();
   protected constCache = new Map<string, T>();
   protected recording = true;
+  /** Names the symbolic dimensions get in the model's input and output declarations (see `nameDims`). */
+  protected dimNames = new Map<string, string>();
 
   /** `float` is the element type of every floating tensor: float32 for real runs, float64 for checks. */
   constructor(readonly float: "float32" | "float64" = "float32") {}
@@ -56,9 +58,22 @@ export class GraphCore {
     return { id, name: name ?? `t${id}`, dtype, shape: [...shape] };
   }
 
+  /**
+   * Declare the symbolic dimensions of inputs and outputs under other names ("B" as "batch_size"),
+   * for runtimes that read them (transformers.js sizes an empty KV cache from its input's dimension
+   * names). Inside the graph the builder's own symbols stay; call before declaring inputs.
+   */
+  nameDims(names: Record<string, string>): void {
+    for (const [from, to] of Object.entries(names)) this.dimNames.set(from, to);
+  }
+
+  private declared(shape: readonly Dim[]): Dim[] {
+    return shape.map((d) => (typeof d === "string" ? (this.dimNames.get(d) ?? d) : d));
+  }
+
   input(name: string, shape: Dim[], opts: { dtype?: DType; trainable?: boolean } = {}): T {
     const t = this.fresh(opts.dtype ?? this.float, shape, name);
-    this.inputInfos.push(valueInfo(name, t.dtype, shape));
+    this.inputInfos.push(valueInfo(name, t.dtype, this.declared(shape)));
     shape.forEach((d, axis) => {
       if (typeof d === "string" && !this.dimOrigin.has(d)) this.dimOrigin.set(d, { input: t, axis });
     });
@@ -81,7 +96,7 @@ export class GraphCore {
 
   output(t: T, name: string): void {
     this.node("Identity", [t], [{ dtype: t.dtype, shape: t.shape, name }]);
-    this.outputInfos.push(valueInfo(name, t.dtype, t.shape as Dim[]));
+    this.outputInfos.push(valueInfo(name, t.dtype, this.declared(t.shape)));
   }
 
   needsGrad(t: T): boolean {

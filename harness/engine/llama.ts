@@ -20,7 +20,8 @@ import type { LlamaConfig } from "./checkpoint.ts";
 import { type Dim, Graph, type T } from "./graph.ts";
 import { elemType } from "./onnx.ts";
 import { type QuantInit, quantLinear } from "./quant/graph.ts";
-import type { QuantSpec } from "./quant/types.ts";
+import type { WeightQuant } from "./quant/types.ts";
+import { ropeInvFreq } from "./rope.ts";
 import { storedHalf, type WeightStorage } from "./storage.ts";
 
 export interface LoraGraphSpec {
@@ -47,8 +48,19 @@ export interface GraphSpec {
    */
   storage?: WeightStorage;
   /** Decoder linears held in 4 bits and dequantized in the graph (see quant/graph.ts). */
-  quant?: QuantSpec;
+  quant?: WeightQuant;
+  /**
+   * Decode graph only. "engine" (default): rotary tables and the attention bias are fed, caches are
+   * past_key.i / present_key.i, logits of the last position. "hf": the inputs and outputs of Hugging
+   * Face's ONNX decoders, which transformers.js feeds: input_ids, attention_mask [batch, past +
+   * new], position_ids, past_key_values.i.key|value → logits at every new position [batch, new,
+   * vocab] and present.i.key|value; rotary angles and the causal bias are computed in the graph.
+   */
+  io?: "engine" | "hf";
 }
+
+/** Additive bias where attention is masked (torch.finfo(float32).min, as HF uses). */
+export const MASKED = -3.4028234663852886e38;
 
 export function dropoutKey(layer: number, target: string): string {
   return `dropout.${layer}.${target}`;
@@ -106,14 +118,72 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
   const dense = (x: T, weight: T) =>
     weight.dtype === "float16" ? g.linearCast(x, weight) : g.linear(x, weight);
 
+  const hf = spec.io === "hf";
+  if (hf && spec.kind !== "decode") throw new Error("llama: Hugging Face IO is for the decode graph");
+  if (hf)
+    g.nameDims({
+      B: "batch_size",
+      S: "sequence_length",
+      P: "past_sequence_length",
+      K: "total_sequence_length",
+      "P+S": "total_sequence_length",
+    });
   const ids = g.input("input_ids", ["B", S], { dtype: "int64" });
-  // cos/sin of the rotary embedding per row and position, [B, S, hd] (computed in TypeScript).
-  const cos = g.input("rope_cos", ["B", S, hd]);
-  const sin = g.input("rope_sin", ["B", S, hd]);
-  // Additive attention bias [B, 1, 1, S, K]: 0 where a query may attend, a large negative elsewhere.
-  const bias = g.input("attn_bias", ["B", 1, 1, S, "K"]);
-  const cos4 = g.raw("Unsqueeze", [cos, g.const([1], "int64")], cos.dtype, ["B", 1, S, hd]);
-  const sin4 = g.raw("Unsqueeze", [sin, g.const([1], "int64")], sin.dtype, ["B", 1, S, hd]);
+  // cos/sin of the rotary embedding per row and position [B, 1, S, hd], and the additive attention
+  // bias [B, 1, 1, S, K]: 0 where a query may attend, a large negative elsewhere.
+  const { cos4, sin4, bias } = hf ? hfInputs() : engineInputs();
+
+  function engineInputs(): { cos4: T; sin4: T; bias: T } {
+    const cos = g.input("rope_cos", ["B", S, hd]);
+    const sin = g.input("rope_sin", ["B", S, hd]);
+    const bias = g.input("attn_bias", ["B", 1, 1, S, "K"]);
+    const cos4 = g.raw("Unsqueeze", [cos, g.const([1], "int64")], cos.dtype, ["B", 1, S, hd]);
+    const sin4 = g.raw("Unsqueeze", [sin, g.const([1], "int64")], sin.dtype, ["B", 1, S, hd]);
+    return { cos4, sin4, bias };
+  }
+
+  /** The same tensors from position_ids and attention_mask, as transformers' Llama computes them. */
+  function hfInputs(): { cos4: T; sin4: T; bias: T } {
+    const f = g.float;
+    const i64 = (v: number[], dims?: number[]) => g.const(v, "int64", dims);
+    const mask = g.input("attention_mask", ["B", "K"], { dtype: "int64" });
+    const pos = g.input("position_ids", ["B", S], { dtype: "int64" });
+    const inv = Array.from(ropeInvFreq(hd, { theta: c.ropeTheta, scaling: c.ropeScaling }));
+    const posF = g.raw("Cast", [g.raw("Unsqueeze", [pos, i64([-1])], "int64", ["B", S, 1])], f, ["B", S, 1], {
+      to: elemType(f),
+    });
+    const angles = g.raw("Mul", [posF, g.const(inv, f, [1, 1, hd / 2])], f, ["B", S, hd / 2]);
+    const emb = g.raw("Concat", [angles, angles], f, ["B", S, hd], { axis: -1 });
+    const emb4 = g.raw("Unsqueeze", [emb, i64([1])], f, ["B", 1, S, hd]);
+    // Query s is token K − S + s of its row: it sees key k iff k ≤ K − S + s and the mask keeps k.
+    const scalar = (x: T) => g.raw("Reshape", [x, i64([], [0])], "int64", []);
+    const K = scalar(g.raw("Shape", [mask], "int64", [1], { start: 1, end: 2 }));
+    const Sn = scalar(g.raw("Shape", [ids], "int64", [1], { start: 1, end: 2 }));
+    const zero = i64([0], []);
+    const one = i64([1], []);
+    const keys = g.raw("Range", [zero, K, one], "int64", ["K"]);
+    const queries = g.raw(
+      "Add",
+      [g.raw("Range", [zero, Sn, one], "int64", [S]), g.raw("Sub", [K, Sn], "int64", [])],
+      "int64",
+      [S],
+    );
+    const causal = g.raw(
+      "LessOrEqual",
+      [keys, g.raw("Unsqueeze", [queries, i64([1])], "int64", [S, 1])],
+      "bool",
+      [S, "K"],
+    );
+    const kept = g.raw("Cast", [mask], "bool", ["B", "K"], { to: elemType("bool") });
+    const kept5 = g.raw("Unsqueeze", [kept, i64([1, 2, 3])], "bool", ["B", 1, 1, 1, "K"]);
+    const allowed = g.raw("And", [causal, kept5], "bool", ["B", 1, 1, S, "K"]);
+    const bias = g.raw("Where", [allowed, g.scalar(0), g.scalar(MASKED)], f, ["B", 1, 1, S, "K"]);
+    return {
+      cos4: g.raw("Cos", [emb4], f, ["B", 1, S, hd]),
+      sin4: g.raw("Sin", [emb4], f, ["B", 1, S, hd]),
+      bias,
+    };
+  }
 
   const rmsNorm = (x: T, weight: T): T => {
     const ms = g.reduceMean(g.mul(x, x), [-1], true);
@@ -165,8 +235,8 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
     let k = rope(heads(lin(x, i, "k_proj"), nKv));
     let v = heads(lin(x, i, "v_proj"), nKv);
     if (spec.kind === "decode") {
-      const pk = g.input(`past_key.${i}`, ["B", nKv, "P", hd]);
-      const pv = g.input(`past_value.${i}`, ["B", nKv, "P", hd]);
+      const pk = g.input(hf ? `past_key_values.${i}.key` : `past_key.${i}`, ["B", nKv, "P", hd]);
+      const pv = g.input(hf ? `past_key_values.${i}.value` : `past_value.${i}`, ["B", nKv, "P", hd]);
       k = g.concat([pk, k], 2);
       v = g.concat([pv, v], 2);
       presents.push([k, v]);
@@ -199,6 +269,12 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
 
   if (spec.kind === "logits") {
     g.output(logitsOf(h), "logits");
+  } else if (spec.kind === "decode" && hf) {
+    g.output(g.reshape(logitsOf(h), ["B", S, c.vocabSize]), "logits");
+    presents.forEach(([k, v], i) => {
+      g.output(k, `present.${i}.key`);
+      g.output(v, `present.${i}.value`);
+    });
   } else if (spec.kind === "decode") {
     // Only the last position's logits are needed to pick the next token.
     const h3 = g.reshape(h, ["B", S, H]);

@@ -11,9 +11,9 @@ import { join } from "node:path";
 import type ort from "onnxruntime-node";
 import { linearShape, llamaWeightNames, loraShapes } from "./architecture.ts";
 import { type Checkpoint, type LlamaConfig, loadLlamaCheckpoint } from "./checkpoint.ts";
-import { buildLlamaGraph, dropoutKey, type LoraGraphSpec } from "./llama.ts";
+import { type BuiltGraph, buildLlamaGraph, dropoutKey, type LoraGraphSpec, MASKED } from "./llama.ts";
 import { QuantStore } from "./quant/store.ts";
-import type { QuantSpec, QuantTensor } from "./quant/types.ts";
+import type { QuantTensor, WeightQuant } from "./quant/types.ts";
 import { ropeInvFreq } from "./rope.ts";
 import {
   type Device,
@@ -29,9 +29,6 @@ import { defaultStorage, type WeightStorage } from "./storage.ts";
 import { collectGarbage, WeightFolder } from "./weight-file.ts";
 
 export type FArr = Float32Array | Float64Array;
-
-/** Large negative additive bias for masked attention (torch.finfo(float32).min, as HF uses). */
-const MASKED = -3.4028234663852886e38;
 
 export interface LoraTensors {
   spec: LoraGraphSpec;
@@ -58,7 +55,7 @@ export interface ModelOptions {
    * Hold every decoder linear in 4 bits (QLoRA). The model quantizes them at construction and deletes
    * their float arrays from `weights`, so no float copy outlives it; embeddings, norms and the head stay.
    */
-  quant?: QuantSpec;
+  quant?: WeightQuant;
   /** The decoder linears already quantized with `quant` (then `weights` need not hold them). */
   quantized?: Map<string, QuantTensor>;
   /**
@@ -138,13 +135,7 @@ export class LlamaModel {
     if (this.disposed) throw new Error("model: disposed; open the checkpoint again");
     if (spec.trainable === "all" && this.storage === "float16")
       throw new Error("model: full fine-tuning updates float32 weights; load them with float32 storage");
-    const graph = buildLlamaGraph({
-      ...spec,
-      config: this.config,
-      float: this.float,
-      storage: this.storage,
-      quant: this.opts.quant,
-    });
+    const graph = this.graph(spec);
     if (spec.trainable === "all") this.readBack();
     const files = this.opts.weightFiles !== false && !this.fed;
     if (files) this.toDisk(graph.frozen);
@@ -208,8 +199,20 @@ export class LlamaModel {
     return this.folder?.bytes ?? 0;
   }
 
-  /** A byte view of a weight in the graph's float type (converted once and kept if it differs). */
-  private bytesOf(name: string): Uint8Array {
+  /** This model's graph of a kind, as its sessions get it (frozen weights from `bytesOf`). */
+  graph(spec: SessionSpec): BuiltGraph {
+    return buildLlamaGraph({
+      ...spec,
+      config: this.config,
+      float: this.float,
+      storage: this.storage,
+      quant: this.opts.quant,
+    });
+  }
+
+  /** A byte view of a frozen weight as the graphs take it: float type, half bits, or 4-bit codes. */
+  bytesOf(name: string): Uint8Array {
+    if (this.folder?.has(name) && !this.weights.has(name)) return this.folder.read(name);
     const q = this.quant?.get(name);
     if (q) return q;
     const h = this.half?.get(name);

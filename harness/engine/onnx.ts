@@ -1,7 +1,9 @@
 /**
  * The thin layer over ONNX protobuf: value types, attributes, constant tensors and model
- * serialisation. The graph builder (graph.ts) is the only user.
+ * serialisation (graph.ts builds with them), and writing a model with its weights in a data file.
  */
+import { closeSync, fsyncSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import onnxProto from "onnx-proto";
 
 const { onnx } = onnxProto;
@@ -119,4 +121,52 @@ export function encodeModel(graph: onnxProto.onnx.IGraphProto, opset: number): U
     graph,
   });
   return onnx.ModelProto.encode(model).finish();
+}
+
+/** Offsets of tensors in a written data file are multiples of this (a memory page: mappable). */
+const DATA_ALIGN = 4096;
+
+/**
+ * Write `model` (encoded) as `<dir>/<fileName>` with the bytes of its in-memory external initializers
+ * (externalTensorProto) moved into one file beside it, `<fileName>_data`, which a runtime loading
+ * the model from its path reads by relative location (transformers.js's layout for large models).
+ * `bytesOf(name)` gives each initializer's bytes; they are written one at a time, never gathered.
+ * Optional graph inputs that shadow an initializer are dropped: the file is for inference, and a
+ * runtime may treat every declared input as one it must feed. Returns the two files' sizes.
+ */
+export function writeModelWithData(
+  model: Uint8Array,
+  dir: string,
+  fileName: string,
+  bytesOf: (name: string) => Uint8Array,
+): { model: number; data: number } {
+  const m = onnx.ModelProto.decode(model);
+  const graph = m.graph as onnxProto.onnx.GraphProto;
+  const dataName = `${fileName}_data`;
+  const fd = openSync(join(dir, dataName), "w");
+  let offset = 0;
+  try {
+    for (const t of graph.initializer) {
+      if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
+      const bytes = bytesOf(t.name as string);
+      offset = Math.ceil(offset / DATA_ALIGN) * DATA_ALIGN;
+      let done = 0;
+      while (done < bytes.byteLength)
+        done += writeSync(fd, bytes, done, bytes.byteLength - done, offset + done);
+      t.externalData = [
+        onnx.StringStringEntryProto.create({ key: "location", value: dataName }),
+        onnx.StringStringEntryProto.create({ key: "offset", value: String(offset) }),
+        onnx.StringStringEntryProto.create({ key: "length", value: String(bytes.byteLength) }),
+      ];
+      offset += bytes.byteLength;
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const inits = new Set(graph.initializer.map((t) => t.name));
+  graph.input = graph.input.filter((i) => !inits.has(i.name));
+  const encoded = onnx.ModelProto.encode(m).finish();
+  writeFileSync(join(dir, fileName), encoded);
+  return { model: encoded.byteLength, data: offset };
 }

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { exportPerf } from "../../engine/export-perf.ts";
 import { defaultBudget, parseBytes } from "../../engine/memory.ts";
 import { enginePerf, QUICK_SHAPES, studyPerf, TINYLLAMA_SHAPES } from "../../engine/perf.ts";
 import { quantPerf } from "../../engine/quant/perf.ts";
@@ -11,6 +12,7 @@ import { rougePerf } from "../../metrics/perf.ts";
 import { type PerfFigures, updateReadmePerf } from "../../report/perf-figures.ts";
 import { loadConfig } from "../../study/config.ts";
 import { DEVICE_FLAG, defineCommand } from "../command.ts";
+import { parseNumber } from "../flags.ts";
 
 export default defineCommand({
   name: "perf",
@@ -33,6 +35,15 @@ export default defineCommand({
       type: "boolean",
       help: "only the 4-bit figures, as JSON on stdout (the full run measures them this way, in a fresh process)",
     },
+    "export-only": {
+      type: "boolean",
+      help: "only the export's decode figures (transformers.js on the fp32 export beside the engine), as JSON on stdout",
+    },
+    "export-layers": {
+      type: "string",
+      arg: "N",
+      help: "decoder layers of the model the export figures use (default: all of the shapes')",
+    },
     ...DEVICE_FLAG,
   },
   async run({ values }) {
@@ -48,6 +59,16 @@ export default defineCommand({
       device,
       log,
     };
+    const exportLayers = parseNumber(values["export-layers"], "export-layers", shapes.config.numLayers);
+    if (!Number.isInteger(exportLayers) || exportLayers < 1)
+      throw new UserError("--export-layers must be a positive integer");
+    if (values["export-only"]) {
+      const config = { ...shapes.config, numLayers: exportLayers };
+      process.stdout.write(
+        `${JSON.stringify(await exportPerf({ ...shapes, config, decodeSteps: shapes.decodeSteps }))}\n`,
+      );
+      return 0;
+    }
     if (values["quant-only"]) {
       process.stdout.write(`${JSON.stringify(await quantPerf(shapes))}\n`);
       return 0;
@@ -73,6 +94,11 @@ export default defineCommand({
     }
     const engine = await enginePerf({ ...shapes, study, decodeBatch: quick ? 2 : 8 });
     const quant = quantFigures(quick, values.device, engine.decode.tokens_per_s, engine.train.tokens_per_s);
+    const exported = childFigures(
+      ["--export-only", "--export-layers", `${exportLayers}`],
+      quick,
+      values.device,
+    );
     log("ROUGE scoring throughput…");
     const rouge = rougePerf({ pairs: quick ? 500 : 10_000 });
     const report = {
@@ -84,6 +110,7 @@ export default defineCommand({
       created_at: new Date().toISOString(),
       ...engine,
       quant,
+      export: exported,
       rouge,
     };
     writeFileAtomic(out, `${JSON.stringify(report, null, 2)}\n`);
@@ -105,11 +132,7 @@ export default defineCommand({
  * already held the fp32 weights), with the ratios to this run's fp32 figures.
  */
 function quantFigures(quick: boolean, device: string | undefined, fp32Decode: number, fp32Train: number) {
-  const args = [process.argv[1], "perf", "--quant-only", ...(quick ? ["--quick"] : [])];
-  if (device) args.push("--device", device);
-  const r = spawnSync(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`perf: the 4-bit measurement exited with ${r.status}`);
-  const q = JSON.parse(r.stdout);
+  const q = childFigures(["--quant-only"], quick, device);
   return {
     ...q,
     nf4: {
@@ -122,4 +145,13 @@ function quantFigures(quick: boolean, device: string | undefined, fp32Decode: nu
       decode_over_fp32: Math.round((q.int4.decode_tokens_per_s / fp32Decode) * 1000) / 1000,
     },
   };
+}
+
+/** One part of the benchmark (`perf <flags>`) in a child process: its memory is its own. */
+function childFigures(flags: string[], quick: boolean, device: string | undefined) {
+  const args = [process.argv[1], "perf", ...flags, ...(quick ? ["--quick"] : [])];
+  if (device) args.push("--device", device);
+  const r = spawnSync(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`perf: ${flags[0]} exited with ${r.status}`);
+  return JSON.parse(r.stdout);
 }

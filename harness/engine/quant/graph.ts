@@ -17,7 +17,7 @@
 import type { Graph, T } from "../graph.ts";
 import { CONTRIB_DOMAIN } from "./kernels.ts";
 import { NF4_CODE } from "./nf4.ts";
-import type { QuantSpec, QuantTensor } from "./types.ts";
+import type { QuantTensor, WeightQuant } from "./types.ts";
 
 /** The external initializers of one quantized weight: name suffix, dtype and dims. */
 export interface QuantInit {
@@ -28,12 +28,17 @@ export interface QuantInit {
 
 export function quantInits(
   name: string,
-  q: QuantSpec,
+  q: WeightQuant,
   outF: number,
   inF: number,
   float: "float32" | "float64",
 ): QuantInit[] {
   const blocks = inF / q.blockSize;
+  if (q.type === "int8")
+    return [
+      { name: `${name}.int8`, dtype: "uint8", dims: [outF, blocks, q.blockSize] },
+      { name: `${name}.scales`, dtype: float, dims: [outF, blocks] },
+    ];
   if (q.type === "nf4")
     return [
       { name: `${name}.nf4`, dtype: "uint8", dims: [(outF * inF) / 2] },
@@ -55,6 +60,7 @@ export function quantInitBytes(init: QuantInit, t: QuantTensor, absmax: () => Fl
     new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
   const float = (x: Float32Array) => (init.dtype === "float64" ? view(Float64Array.from(x)) : view(x));
   if (t.type === "nf4") return suffix === "nf4" ? t.t.packed : float(absmax());
+  if (t.type === "int8") return suffix === "int8" ? t.t.b : float(t.t.scales);
   if (suffix === "int4") return t.t.b;
   if (suffix === "scales") return float(t.t.scales);
   if (!t.t.zeroPoints) throw new Error(`quant: ${init.name} has no zero points`);
@@ -90,7 +96,7 @@ export function quantLinear(
   g: Graph,
   x: T,
   name: string,
-  q: QuantSpec,
+  q: WeightQuant,
   outF: number,
   inF: number,
   param: (init: QuantInit) => T,
@@ -98,6 +104,7 @@ export function quantLinear(
   const [codes, scales, zp] = quantInits(name, q, outF, inF, g.float).map(param);
   const blocks = inF / q.blockSize;
   const weight = (zero: T | null): T => {
+    if (q.type === "int8") throw new Error("quant: int8 weights run only in float32 forward graphs");
     const table =
       q.type === "nf4"
         ? pairTable(g, (c) => NF4_CODE[c], true)
@@ -143,12 +150,12 @@ export function quantLinear(
   const fused: Parameters<Graph["frozenLinear"]>[3] =
     g.float !== "float32"
       ? undefined
-      : q.type === "int4"
+      : q.type !== "nf4"
         ? {
             op: "MatMulNBits",
             domain: CONTRIB_DOMAIN,
             inputs: zp ? [codes, scales, zp] : [codes, scales],
-            attrs: { K: inF, N: outF, bits: 4, block_size: q.blockSize },
+            attrs: { K: inF, N: outF, bits: q.type === "int8" ? 8 : 4, block_size: q.blockSize },
           }
         : {
             op: "MatMulBnb4",

@@ -7,10 +7,11 @@ import { UserError } from "../../errors.ts";
 import { countModelParams, LORA_TARGETS, linearShape, linearWeightName } from "../architecture.ts";
 import type { LlamaConfig } from "../checkpoint.ts";
 import { INT4_BLOCK_SIZES, int4Bytes, quantizeInt4 } from "./int4.ts";
+import { int8Bytes, quantizeInt8 } from "./int8.ts";
 import { nf4Bytes, quantizeNf4 } from "./nf4.ts";
-import { QUANT_TYPES, type QuantSpec, type QuantTensor, type QuantType } from "./types.ts";
+import { QUANT_TYPES, type QuantSpec, type QuantTensor, type QuantType, type WeightQuant } from "./types.ts";
 
-export { QUANT_TYPES, type QuantSpec, type QuantTensor, type QuantType };
+export { QUANT_TYPES, type QuantSpec, type QuantTensor, type QuantType, type WeightQuant };
 
 /** bitsandbytes' and QLoRA's NF4 block (64); onnxruntime's usual int4 block (32). */
 export const DEFAULT_BLOCK: Record<QuantType, number> = { nf4: 64, int4: 32 };
@@ -63,7 +64,7 @@ export function quantizedLinears(c: LlamaConfig): { name: string; out: number; i
 }
 
 /** Refuse a setting the model cannot take: a block that does not divide every quantized row. */
-export function checkQuantFits(q: QuantSpec, c: LlamaConfig, where: string): void {
+export function checkQuantFits(q: WeightQuant, c: LlamaConfig, where: string): void {
   for (const l of quantizedLinears(c)) {
     if (l.in % q.blockSize !== 0)
       throw new UserError(
@@ -75,11 +76,12 @@ export function checkQuantFits(q: QuantSpec, c: LlamaConfig, where: string): voi
 
 /** Quantize one [out, in] weight with the setting. */
 export function quantizeLinear(
-  q: QuantSpec,
+  q: WeightQuant,
   w: Float32Array | Float64Array,
   out: number,
   inF: number,
 ): QuantTensor {
+  if (q.type === "int8") return { type: "int8", t: quantizeInt8(w, out, inF, q.blockSize) };
   return q.type === "nf4"
     ? { type: "nf4", t: quantizeNf4(w, out, inF, { blockSize: q.blockSize, doubleQuant: q.doubleQuant }) }
     : { type: "int4", t: quantizeInt4(w, out, inF, { blockSize: q.blockSize, zeroPoints: q.zeroPoints }) };
@@ -87,6 +89,7 @@ export function quantizeLinear(
 
 /** Bytes of a quantized weight: codes plus scales (and zero points or second-level scales). */
 export function quantBytes(t: QuantTensor): number {
+  if (t.type === "int8") return int8Bytes(t.t);
   return t.type === "nf4" ? nf4Bytes(t.t) : int4Bytes(t.t);
 }
 
@@ -95,7 +98,7 @@ export function quantBytes(t: QuantTensor): number {
  * quantized, so a caller streaming a large model can drop its float copy right away.
  */
 export function quantizeModel(
-  q: QuantSpec,
+  q: WeightQuant,
   c: LlamaConfig,
   weights: ReadonlyMap<string, Float32Array | Float64Array>,
   release?: (name: string) => void,
@@ -115,20 +118,20 @@ export function quantizeModel(
  * Resident bytes of a model's weights with its decoder linears in 4 bits: packed codes, float32
  * scales (and zero points) for the linears, float32 for everything else (embeddings, norms, head).
  */
-export function quantizedWeightBytes(c: LlamaConfig, q: QuantSpec): number {
+export function quantizedWeightBytes(c: LlamaConfig, q: WeightQuant): number {
   let linearParams = 0;
   let bytes = 0;
   for (const l of quantizedLinears(c)) {
     const blocks = l.in / q.blockSize;
     linearParams += l.out * l.in;
-    bytes += (l.out * l.in) / 2 + l.out * blocks * 4;
+    bytes += (l.out * l.in) / (q.type === "int8" ? 1 : 2) + l.out * blocks * 4;
     if (q.zeroPoints) bytes += l.out * Math.ceil(blocks / 2);
   }
   return bytes + (countModelParams(c) - linearParams) * 4;
 }
 
 /** A short stable label for reports and cache keys: "nf4-b64", "nf4-b64-dq", "int4-b32-zp". */
-export function quantLabel(q: QuantSpec | undefined): string {
+export function quantLabel(q: WeightQuant | undefined): string {
   if (!q) return "none";
   return [q.type, `b${q.blockSize}`, ...(q.doubleQuant ? ["dq"] : []), ...(q.zeroPoints ? ["zp"] : [])].join(
     "-",

@@ -6,13 +6,13 @@
 import type { LlamaConfig } from "../checkpoint.ts";
 import { quantInitBytes, quantInits } from "./graph.ts";
 import { type Nf4Tensor, nf4Absmax } from "./nf4.ts";
-import { type QuantSpec, type QuantTensor, quantizedLinears, quantizeModel } from "./spec.ts";
+import { type QuantTensor, quantizedLinears, quantizeModel, type WeightQuant } from "./spec.ts";
 
 export class QuantStore {
   private sources = new Map<string, () => Uint8Array>();
 
   constructor(
-    q: QuantSpec,
+    q: WeightQuant,
     config: LlamaConfig,
     weights: Map<string, Float32Array | Float64Array>,
     float: "float32" | "float64",

@@ -1,5 +1,6 @@
 /** The quantization setting and a quantized weight (no dependencies, so the graph builders can import them). */
 import type { Int4Tensor } from "./int4.ts";
+import type { Int8Tensor } from "./int8.ts";
 import type { Nf4Tensor } from "./nf4.ts";
 
 export const QUANT_TYPES = ["nf4", "int4"] as const;
@@ -15,4 +16,13 @@ export interface QuantSpec {
   zeroPoints?: boolean;
 }
 
-export type QuantTensor = { type: "nf4"; t: Nf4Tensor } | { type: "int4"; t: Int4Tensor };
+/**
+ * What the graphs and the weight store take: a QuantSpec, or int8 (MatMulNBits with 8 bits), which
+ * only exported inference graphs use (it has no backward path, so no study arm can ask for it).
+ */
+export type WeightQuant = Omit<QuantSpec, "type"> & { type: QuantType | "int8" };
+
+export type QuantTensor =
+  | { type: "nf4"; t: Nf4Tensor }
+  | { type: "int4"; t: Int4Tensor }
+  | { type: "int8"; t: Int8Tensor };
