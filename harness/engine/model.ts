@@ -214,7 +214,10 @@ export class LlamaModel {
       for (let s = 0; s < S; s++) {
         const base = (b * S + s) * hd;
         for (let i = 0; i < half; i++) {
-          const f = Math.fround(positions[b][s] * invFreq[i]);
+          // float32 angles as transformers computes them; float64 graphs (checks) keep the exact
+          // angle, as transformers does with its float32 casts lifted.
+          const a = positions[b][s] * invFreq[i];
+          const f = this.float === "float32" ? Math.fround(a) : a;
           const cv = Math.cos(f);
           const sv = Math.sin(f);
           cos[base + i] = cos[base + i + half] = cv;

@@ -44,13 +44,15 @@ export function referenceLogits(
     const d = linear(linear(x, A, lora.spec.r), B, out);
     return y.map((row, n) => row.map((v, o) => v + d[n][o] * lora.spec.scaling));
   };
-  // HF computes inv_freq and the angles in float32 (Math.fround mirrors that), cos/sin from there.
+  // inv_freq in float32 as HF computes it (Math.fround mirrors that); the angles in float64, as HF
+  // computes them with its float32 casts lifted (the float64 references the engine's float64 mode
+  // matches; its float32 mode rounds the angle too).
   const f32 = Math.fround;
   const invFreq = Array.from({ length: hd / 2 }, (_, i) => f32(1 / f32(c.ropeTheta ** f32((2 * i) / hd))));
   const rope = (v: number[], pos: number) => {
     const half = hd / 2;
     return v.map((x, j) => {
-      const f = f32(pos * invFreq[j % half]);
+      const f = pos * invFreq[j % half];
       const rot = j < half ? -v[j + half] : v[j - half];
       return x * Math.cos(f) + rot * Math.sin(f);
     });
