@@ -31,6 +31,25 @@ export const TINYLLAMA_SHAPES: LlamaConfig = {
   ropeScaling: null,
 };
 
+/** google/gemma-2b(-it)'s shapes: head_dim 256 with 8 heads over one KV head, a tied 256000-row head. */
+export const GEMMA_2B_SHAPES: LlamaConfig = {
+  modelType: "gemma",
+  hiddenSize: 2048,
+  intermediateSize: 16384,
+  numLayers: 18,
+  numHeads: 8,
+  numKvHeads: 1,
+  headDim: 256,
+  rmsNormEps: 1e-6,
+  ropeTheta: 10000,
+  maxPositionEmbeddings: 8192,
+  vocabSize: 256000,
+  tieWordEmbeddings: true,
+  bosTokenId: 2,
+  eosTokenId: 1,
+  ropeScaling: null,
+};
+
 /** A smaller model of the same architecture for smoke runs (`--quick`). */
 export const QUICK_SHAPES: LlamaConfig = {
   ...TINYLLAMA_SHAPES,
