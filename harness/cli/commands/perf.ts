@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { defaultBudget, parseBytes } from "../../engine/memory.ts";
-import { enginePerf, QUICK_SHAPES, studyPerf, TINYLLAMA_SHAPES } from "../../engine/perf.ts";
+import { enginePerf, gemmaStepPerf, QUICK_SHAPES, studyPerf, TINYLLAMA_SHAPES } from "../../engine/perf.ts";
 import { quantPerf } from "../../engine/quant/perf.ts";
 import { parseDevice } from "../../engine/session.ts";
 import { UserError } from "../../errors.ts";
@@ -33,6 +33,10 @@ export default defineCommand({
       type: "boolean",
       help: "only the 4-bit figures, as JSON on stdout (the full run measures them this way, in a fresh process)",
     },
+    "gemma-only": {
+      type: "boolean",
+      help: "only the LoRA step at Gemma-2B's shapes (2 of its 18 layers), as JSON on stdout (the full run measures it this way, in a fresh process)",
+    },
     ...DEVICE_FLAG,
   },
   async run({ values }) {
@@ -50,6 +54,11 @@ export default defineCommand({
     };
     if (values["quant-only"]) {
       process.stdout.write(`${JSON.stringify(await quantPerf(shapes))}\n`);
+      return 0;
+    }
+    if (values["gemma-only"]) {
+      const g = { layers: quick ? 1 : 2, seqLen: quick ? 64 : 512, trainSteps: quick ? 1 : 2, device, log };
+      process.stdout.write(`${JSON.stringify(await gemmaStepPerf(g))}\n`);
       return 0;
     }
     const budgetText = values["memory-budget"];
@@ -73,6 +82,7 @@ export default defineCommand({
     }
     const engine = await enginePerf({ ...shapes, study, decodeBatch: quick ? 2 : 8 });
     const quant = quantFigures(quick, values.device, engine.decode.tokens_per_s, engine.train.tokens_per_s);
+    const gemma = childFigures("--gemma-only", quick, values.device);
     log("ROUGE scoring throughput…");
     const rouge = rougePerf({ pairs: quick ? 500 : 10_000 });
     const report = {
@@ -84,6 +94,7 @@ export default defineCommand({
       created_at: new Date().toISOString(),
       ...engine,
       quant,
+      gemma_2b: gemma,
       rouge,
     };
     writeFileAtomic(out, `${JSON.stringify(report, null, 2)}\n`);
@@ -100,16 +111,21 @@ export default defineCommand({
   },
 });
 
+/** `perf <flag>` in a child process (its peak RSS its own), its JSON figures. */
+function childFigures(flag: string, quick: boolean, device: string | undefined) {
+  const args = [process.argv[1], "perf", flag, ...(quick ? ["--quick"] : [])];
+  if (device) args.push("--device", device);
+  const r = spawnSync(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`perf: ${flag} exited with ${r.status}`);
+  return JSON.parse(r.stdout);
+}
+
 /**
  * The 4-bit figures from a child process, so its peak RSS is the 4-bit model's own (this process
  * already held the fp32 weights), with the ratios to this run's fp32 figures.
  */
 function quantFigures(quick: boolean, device: string | undefined, fp32Decode: number, fp32Train: number) {
-  const args = [process.argv[1], "perf", "--quant-only", ...(quick ? ["--quick"] : [])];
-  if (device) args.push("--device", device);
-  const r = spawnSync(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`perf: the 4-bit measurement exited with ${r.status}`);
-  const q = JSON.parse(r.stdout);
+  const q = childFigures("--quant-only", quick, device);
   return {
     ...q,
     nf4: {
