@@ -9,7 +9,7 @@ import { GEMMA_CHAT_TEMPLATE } from "../../fixtures/scripts/make-gemma-tokenizer
 import { loadSplit } from "../../harness/data/load.ts";
 import { buildSummaryPrompt, buildTrainingExample, IGNORE_INDEX } from "../../harness/data/prompt.ts";
 import type { NewsRecord } from "../../harness/data/records.ts";
-import { loadTokenizer, type Tok } from "../../harness/data/tokenizer.ts";
+import { loadTokenizer, type Tok, turnEndIds } from "../../harness/data/tokenizer.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 const DIR = join(root, "fixtures", "tiny-gemma");
@@ -42,6 +42,11 @@ describe("tiny Gemma tokenizer and chat template", () => {
     ]);
     expect(two).toBe("<bos><start_of_turn>user\nhi<end_of_turn>\n<start_of_turn>model\nhello<end_of_turn>\n");
     expect(() => tok.applyChatTemplate([{ role: "system", content: "be brief" }])).toThrow(/no system role/);
+  });
+
+  it("decoding stops at <end_of_turn> as at EOS; the Llama fixture's turns end with EOS, so it adds none", async () => {
+    expect(turnEndIds(tok)).toEqual(tok.encode("<end_of_turn>", { addSpecialTokens: false }));
+    expect(turnEndIds(await loadTokenizer(join(root, "fixtures", "tiny")))).toEqual([]);
   });
 
   it("the study's prompt starts with one BOS (the template's), decodes back to its text, and is the example's prefix", () => {
