@@ -191,6 +191,30 @@ describe("PEFT LoRA on all seven projections", () => {
   );
 });
 
+describe("recomputing each layer in the backward pass changes nothing for Gemma", () => {
+  it.each(["lora", "all"] as const)(
+    "trainable %s: same loss and gradients (float64)",
+    async (trainable) => {
+      const dir = checkpointDir("act-pytorch-tanh", "config.json");
+      const ck = loadLlamaCheckpoint(dir);
+      const a = loadAdapter(join(FIX, "act-pytorch-tanh", "adapter"), ck.config);
+      const lora =
+        trainable === "lora" ? { spec: loraGraphSpec(a.config), tensors: f64(a.tensors) } : undefined;
+      const run = (checkpointing: boolean) =>
+        withModel(dir, true, (m) =>
+          m.lossAndGrads({ inputIds: rows, labels }, { lora, trainable, checkpointing }),
+        );
+      const plain = await run(false);
+      const recomputed = await run(true);
+      expect(recomputed.loss).toBeCloseTo(plain.loss, 12);
+      // Full fine-tuning: the tied embedding's gradient comes through the scaled lookup and the head.
+      expect(plain.grads.size).toBe(trainable === "lora" ? 28 : 20);
+      for (const [k, g] of plain.grads) expect(rel(recomputed.grads.get(k)!, g)).toBeLessThan(1e-12);
+    },
+    60_000,
+  );
+});
+
 describe("Gemma checkpoints", () => {
   it("load with the head tied to the embedding; a saved copy reads back as Gemma, same logits", async () => {
     const src = loadLlamaCheckpoint(checkpointDir("act-absent", "config.input.json"));
