@@ -42,6 +42,16 @@ export function truncateToTokens(
   return { text: out, truncated: ids.length - k, total: ids.length };
 }
 
+/**
+ * Ids of text rendered by a chat template. BOS comes from the tokenizer (add_bos_token), as in
+ * TinyLlama's pipeline(tokenizer(prompt)), unless the template wrote it itself (Gemma's starts with
+ * "<bos>"): then the tokenizer's would be a second one, which transformers avoids too.
+ */
+export function encodeRendered(tok: Tok, text: string): number[] {
+  const ids = tok.encode(text, { addSpecialTokens: true });
+  return ids.length > 1 && ids[0] === tok.bosId && ids[1] === tok.bosId ? ids.slice(1) : ids;
+}
+
 /** The zero-shot summarisation prompt: one user turn through the chat template + generation prompt. */
 export function buildSummaryPrompt(tok: Tok, article: string, opts: PromptOptions = {}): SummaryPrompt {
   const instruction = opts.instruction ?? DEFAULT_INSTRUCTION;
@@ -50,8 +60,7 @@ export function buildSummaryPrompt(tok: Tok, article: string, opts: PromptOption
   const promptText = tok.applyChatTemplate([{ role: "user", content: `${instruction}\n\n${cut.text}` }], {
     addGenerationPrompt: true,
   });
-  // BOS comes from the tokenizer (add_bos_token), as in TinyLlama's pipeline(tokenizer(prompt)).
-  const promptIds = tok.encode(promptText, { addSpecialTokens: true });
+  const promptIds = encodeRendered(tok, promptText);
   return {
     promptIds,
     promptText,
@@ -79,7 +88,7 @@ export function buildTrainingExample(
   opts: PromptOptions = {},
 ): TrainingExample {
   const p = buildSummaryPrompt(tok, record.article, opts);
-  const full = tok.encode(p.promptText + record.highlights, { addSpecialTokens: true });
+  const full = encodeRendered(tok, p.promptText + record.highlights);
   const n = p.promptIds.length;
   // The generation prompt ends in "\n", a byte token no merge touches, so the prompt is a prefix.
   for (let i = 0; i < n; i++) {

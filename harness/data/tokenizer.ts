@@ -71,3 +71,27 @@ export async function loadTokenizer(dir: string): Promise<Tok> {
       }) as string,
   };
 }
+
+/**
+ * The special token a chat template closes an assistant turn with, when it is not EOS (Gemma's
+ * `<end_of_turn>`): generation stops there as at EOS. Empty when turns end with EOS (TinyLlama's
+ * template), with plain text, or when the template cannot render an assistant turn.
+ */
+export function turnEndIds(tok: Tok): number[] {
+  const probe = "lora-bench turn probe";
+  let text: string;
+  try {
+    text = tok.applyChatTemplate([
+      { role: "user", content: "x" },
+      { role: "assistant", content: probe },
+    ]);
+  } catch {
+    return [];
+  }
+  const at = text.lastIndexOf(probe);
+  if (at < 0) return [];
+  const first = tok.encode(text.slice(at + probe.length), { addSpecialTokens: false })[0];
+  if (first === undefined || first === tok.eosId) return [];
+  const special = tok.decode([first], { skipSpecialTokens: true }) === "" && tok.decode([first]) !== "";
+  return special ? [first] : [];
+}

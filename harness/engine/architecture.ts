@@ -1,8 +1,34 @@
 /**
- * Llama's tensors as data, in one place: the linear layers (module path, [out, in] shape), every
- * checkpoint tensor, the LoRA targets with PEFT's keys, and parameter counts. The graph builder, the
- * checkpoint and adapter readers, LoRA, quantisation and perf all read shapes from here.
+ * The decoder families' tensors as data, in one place: the linear layers (module path, [out, in]
+ * shape), every checkpoint tensor, the LoRA targets with PEFT's keys, parameter counts, and what tells
+ * the families apart (ArchFeatures). Llama and Gemma share every tensor name and shape; Gemma differs
+ * only in arithmetic the one graph builder switches on. The graph builder, the checkpoint and adapter
+ * readers, LoRA, quantisation and perf all read shapes from here.
  */
+
+/** Families the engine implements (config.json's `model_type`). */
+export type ModelType = "llama" | "gemma";
+
+/** What a family computes differently from Llama, as options of the one graph builder. */
+export interface ArchFeatures {
+  /** transformers' class name (config.json's `architectures`). */
+  architecture: string;
+  /** Embedding rows are multiplied by sqrt(hidden_size), rounded to the hidden dtype. */
+  embedScale: boolean;
+  /** RMSNorm multiplies by (1 + weight) rather than by weight (weights are stored around 0). */
+  normPlusOne: boolean;
+  /** MLP gate: SwiGLU (silu) or GeGLU with the tanh-approximated GELU. */
+  activation: "silu" | "gelu_tanh";
+}
+
+export const FAMILIES: Record<ModelType, ArchFeatures> = {
+  llama: { architecture: "LlamaForCausalLM", embedScale: false, normPlusOne: false, activation: "silu" },
+  gemma: { architecture: "GemmaForCausalLM", embedScale: true, normPlusOne: true, activation: "gelu_tanh" },
+};
+
+export function archFeatures(c: { modelType: ModelType }): ArchFeatures {
+  return FAMILIES[c.modelType];
+}
 
 /** The dimensions that decide every tensor's shape (a LlamaConfig has them all). */
 export interface LlamaDims {
@@ -16,7 +42,7 @@ export interface LlamaDims {
   tieWordEmbeddings: boolean;
 }
 
-/** The linear modules of a Llama layer (every one a LoRA target), with their parent in the module tree. */
+/** The linear modules of a decoder layer (every one a LoRA target), with their parent in the module tree. */
 export const LORA_MODULES: Record<string, "self_attn" | "mlp"> = {
   q_proj: "self_attn",
   k_proj: "self_attn",
@@ -59,7 +85,10 @@ export function linearWeightName(layer: number, target: string): string {
   return `model.layers.${layer}.${modulePath(target)}.weight`;
 }
 
-/** Every tensor a LlamaForCausalLM checkpoint must have, in state-dict order. lm_head only when untied. */
+/**
+ * Every tensor a LlamaForCausalLM or GemmaForCausalLM checkpoint must have, in state-dict order.
+ * lm_head only when untied (Gemma ties: its 256000-row head is the embedding, stored once).
+ */
 export function llamaWeightNames(c: LlamaDims): { name: string; shape: number[] }[] {
   const H = c.hiddenSize;
   const out = [{ name: "model.embed_tokens.weight", shape: [c.vocabSize, H] }];

@@ -1,5 +1,5 @@
 /**
- * Hugging Face Llama checkpoints: config.json + model.safetensors (or sharded with an index).
+ * Hugging Face Llama and Gemma checkpoints: config.json + model.safetensors (or sharded with an index).
  * Weights are held as Float32Array in memory whatever the file dtype (F16/BF16/F32/F64).
  */
 import { createHash } from "node:crypto";
@@ -18,7 +18,7 @@ import { basename, dirname, join } from "node:path";
 import { fsError, UserError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import { rngStream } from "../rng.ts";
-import { type LlamaDims, llamaWeightNames } from "./architecture.ts";
+import { archFeatures, FAMILIES, type LlamaDims, llamaWeightNames, type ModelType } from "./architecture.ts";
 import { f32ToBf16, f32ToF16 } from "./dtype.ts";
 import { parseRope, type RopeScaling, ropeConfigFields } from "./rope.ts";
 import {
@@ -31,7 +31,8 @@ import { readHalf, storedHalf, type WeightStorage } from "./storage.ts";
 
 /** config.json as the engine reads it; the tensor-shaping dimensions are LlamaDims (architecture.ts). */
 export interface LlamaConfig extends LlamaDims {
-  modelType: "llama";
+  /** The family; its arithmetic differences are archFeatures(config) (architecture.ts). */
+  modelType: ModelType;
   rmsNormEps: number;
   ropeTheta: number;
   maxPositionEmbeddings: number;
@@ -68,15 +69,21 @@ export function parseLlamaConfig(json: unknown, file: string): LlamaConfig {
   };
   if (json === null || typeof json !== "object" || Array.isArray(json)) bad("config is not a JSON object");
   const c = json as Record<string, unknown>;
-  if (c.model_type === undefined) bad('missing "model_type" (expected "llama")');
-  if (c.model_type !== "llama") {
-    bad(`unsupported architecture ${JSON.stringify(c.model_type)} (model_type); lora-bench supports llama`);
+  const types = Object.keys(FAMILIES) as ModelType[];
+  if (c.model_type === undefined) bad(`missing "model_type" (expected one of ${types.join(", ")})`);
+  if (!types.includes(c.model_type as ModelType)) {
+    bad(
+      `unsupported architecture ${JSON.stringify(c.model_type)} (model_type); lora-bench supports ${types.join(", ")}`,
+    );
   }
+  const modelType = c.model_type as ModelType;
+  const gemma = modelType === "gemma";
+  const className = FAMILIES[modelType].architecture;
   if (c.architectures !== undefined && c.architectures !== null) {
     const arch = c.architectures;
-    if (!Array.isArray(arch) || !arch.includes("LlamaForCausalLM")) {
+    if (!Array.isArray(arch) || !arch.includes(className)) {
       bad(
-        `unsupported architecture ${JSON.stringify(arch)} (architectures); lora-bench supports LlamaForCausalLM`,
+        `unsupported architecture ${JSON.stringify(arch)} (architectures) for model_type "${modelType}"; lora-bench supports ${className}`,
       );
     }
   }
@@ -97,20 +104,27 @@ export function parseLlamaConfig(json: unknown, file: string): LlamaConfig {
   const hiddenSize = posInt("hidden_size");
   const numHeads = posInt("num_attention_heads");
   const numKvHeads = posInt("num_key_value_heads", numHeads);
-  if (c.head_dim === undefined || c.head_dim === null) {
+  // GemmaConfig's head_dim defaults to 256 whatever the hidden size; Llama's to hidden / heads.
+  if (!gemma && (c.head_dim === undefined || c.head_dim === null)) {
     if (hiddenSize % numHeads !== 0) {
       bad(
         `hidden_size ${hiddenSize} is not divisible by num_attention_heads ${numHeads} (and no head_dim given)`,
       );
     }
   }
-  const headDim = posInt("head_dim", hiddenSize / numHeads);
+  const headDim = posInt("head_dim", gemma ? 256 : hiddenSize / numHeads);
   if (numHeads % numKvHeads !== 0) {
     bad(`num_attention_heads ${numHeads} is not divisible by num_key_value_heads ${numKvHeads}`);
   }
   const rope = parseRope(c, bad);
-  const act = c.hidden_act ?? "silu";
-  if (act !== "silu") bad(`hidden_act ${JSON.stringify(act)} is unsupported (Llama uses "silu")`);
+  if (gemma) gemmaActivation(c, bad);
+  else {
+    const act = c.hidden_act ?? "silu";
+    if (act !== "silu") bad(`hidden_act ${JSON.stringify(act)} is unsupported (Llama uses "silu")`);
+  }
+  if (c.use_bidirectional_attention) {
+    bad(`use_bidirectional_attention ${JSON.stringify(c.use_bidirectional_attention)} is unsupported`);
+  }
   // Fields transformers' Llama reads that would change the numbers; the engine does not implement them.
   // (pretraining_tp only splits the same matmuls; rope_* and partial_rotary_factor: parseRope.)
   for (const key of ["attention_bias", "mlp_bias"]) {
@@ -124,12 +138,12 @@ export function parseLlamaConfig(json: unknown, file: string): LlamaConfig {
   if (c.quantization_config !== undefined && c.quantization_config !== null) {
     bad("quantization_config is unsupported (quantized checkpoints cannot be read)");
   }
-  const tie = c.tie_word_embeddings ?? false;
+  const tie = c.tie_word_embeddings ?? gemma; // each family's config class default
   if (typeof tie !== "boolean")
     bad(`"tie_word_embeddings" must be true or false, got ${JSON.stringify(tie)}`);
 
   const cfg: LlamaConfig = {
-    modelType: "llama",
+    modelType,
     hiddenSize,
     intermediateSize: posInt("intermediate_size"),
     numLayers: posInt("num_hidden_layers"),
@@ -138,7 +152,7 @@ export function parseLlamaConfig(json: unknown, file: string): LlamaConfig {
     headDim,
     rmsNormEps: posNum("rms_norm_eps", 1e-6),
     ropeTheta: rope.theta,
-    maxPositionEmbeddings: posInt("max_position_embeddings", 2048),
+    maxPositionEmbeddings: posInt("max_position_embeddings", gemma ? 8192 : 2048),
     vocabSize: posInt("vocab_size"),
     tieWordEmbeddings: tie as boolean,
     ropeScaling: rope.scaling,
@@ -153,20 +167,44 @@ export function parseLlamaConfig(json: unknown, file: string): LlamaConfig {
   return cfg;
 }
 
+/**
+ * Gemma's MLP activation, read as transformers 4.x did and as the released models were trained:
+ * `hidden_activation`, and the tanh-approximated GELU when it is absent (google/gemma-2b's config.json
+ * says `hidden_act: "gelu"` and has no `hidden_activation`). transformers 5 applies `hidden_act`
+ * instead (exact GELU for that file); see docs/ARCHITECTURE.md, "Gemma".
+ */
+function gemmaActivation(c: Record<string, unknown>, bad: (msg: string) => never): void {
+  const act = c.hidden_activation ?? "gelu_pytorch_tanh";
+  // gelu_new is the same tanh formula under another name.
+  if (act !== "gelu_pytorch_tanh" && act !== "gelu_new") {
+    bad(
+      `hidden_activation ${JSON.stringify(act)} is unsupported (lora-bench implements Gemma's gelu_pytorch_tanh)`,
+    );
+  }
+}
+
 /** HF config.json fields for a LlamaConfig, as transformers writes them (keys sorted). */
-export function configJson(config: LlamaConfig, torchDtype: string, extra: Record<string, unknown> = {}): string {
+export function configJson(
+  config: LlamaConfig,
+  torchDtype: string,
+  extra: Record<string, unknown> = {},
+): string {
+  const gemma = config.modelType === "gemma";
+  // Both activation fields for Gemma, so transformers 4 and 5 read the same tanh GELU.
+  const act = gemma ? { hidden_act: "gelu_pytorch_tanh", hidden_activation: "gelu_pytorch_tanh" } : {};
   const obj: Record<string, unknown> = {
-    architectures: ["LlamaForCausalLM"],
+    architectures: [archFeatures(config).architecture],
     attention_bias: false,
     attention_dropout: 0,
     head_dim: config.headDim,
     hidden_act: "silu",
+    ...act,
     hidden_size: config.hiddenSize,
     initializer_range: 0.02,
     intermediate_size: config.intermediateSize,
     max_position_embeddings: config.maxPositionEmbeddings,
-    mlp_bias: false,
-    model_type: "llama",
+    ...(gemma ? {} : { mlp_bias: false }),
+    model_type: config.modelType,
     num_attention_heads: config.numHeads,
     num_hidden_layers: config.numLayers,
     num_key_value_heads: config.numKvHeads,
@@ -430,7 +468,7 @@ export function sha256OfFiles(paths: string[]): string {
 }
 
 /**
- * Random weights for a config (tests and the embedded tiny model): N(0, std) matrices, norm weights
+ * Random weights for a config (tests and the embedded tiny models): N(0, std) matrices, norm scales
  * 1 + N(0, std) so they are not all exactly one. Each tensor has its own named stream.
  */
 export function randomLlamaWeights(
@@ -443,7 +481,8 @@ export function randomLlamaWeights(
   for (const { name, shape } of llamaWeightNames(config)) {
     const rng = root.child(name);
     const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
-    const base = name.endsWith("norm.weight") ? 1 : 0;
+    // Gemma's norms scale by (1 + weight): its weights sit around 0.
+    const base = name.endsWith("norm.weight") && !archFeatures(config).normPlusOne ? 1 : 0;
     for (let i = 0; i < a.length; i++) a[i] = base + std * rng.normal();
     out.set(name, a);
   }

@@ -103,6 +103,25 @@ export class Graph extends GraphCore {
     return this.mul(x, this.sigmoid(x));
   }
 
+  tanh(x: T): T {
+    const y = this.node1("Tanh", [x], x.dtype, x.shape);
+    // d tanh = 1 − tanh²
+    this.record([x], [y], ([dy]) => [dy && this.mul(dy, this.sub(this.scalar(1), this.mul(y, y)))]);
+    return y;
+  }
+
+  /**
+   * GELU with PyTorch's tanh approximation (`gelu_pytorch_tanh`, Gemma's MLP activation):
+   * ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), in PyTorch's order of operations.
+   */
+  geluTanh(x: T): T {
+    const inner = this.mul(
+      this.add(x, this.mul(this.mul(this.mul(x, x), x), this.scalar(0.044715))),
+      this.scalar(Math.sqrt(2 / Math.PI)),
+    );
+    return this.mul(this.mul(x, this.scalar(0.5)), this.add(this.scalar(1), this.tanh(inner)));
+  }
+
   // ── reductions and normalisation ──────────────────────────────────────────────────────────────
 
   reduceSum(x: T, axes: number[], keepdims = true): T {

@@ -1,5 +1,8 @@
 /**
  * Hugging Face's LlamaForCausalLM as ONNX graphs, with PEFT's LoRA on any subset of the linear layers.
+ * GemmaForCausalLM is the same graph with the options of archFeatures(config): embeddings scaled by
+ * sqrt(hidden), RMSNorm by (1 + weight), a GeGLU MLP (head_dim, multi-query attention and the tied
+ * head are plain config values).
  *
  * Frozen weights are initializers named exactly as in the checkpoint (model.layers.0.self_attn.q_proj.weight)
  * whose bytes the session takes from the buffers we already hold (ONNX external data, in memory), so no
@@ -15,7 +18,7 @@
  * and is not merged with the forward copy; its VJP, seeded with that gradient, gives the layer's
  * input gradient and LoRA gradients. One layer's activations are alive at a time.
  */
-import { linearShape, linearWeightName, loraKey } from "./architecture.ts";
+import { archFeatures, linearShape, linearWeightName, loraKey } from "./architecture.ts";
 import type { LlamaConfig } from "./checkpoint.ts";
 import { type Dim, Graph, type T } from "./graph.ts";
 import { elemType } from "./onnx.ts";
@@ -76,6 +79,7 @@ export interface BuiltGraph {
 
 export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
   const c = spec.config;
+  const arch = archFeatures(c);
   const g = new Graph(spec.float ?? "float32");
   const trainMode = spec.trainable ?? (spec.kind === "loss" ? "lora" : "none");
   if (spec.quant && trainMode === "all")
@@ -187,7 +191,8 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
 
   const rmsNorm = (x: T, weight: T): T => {
     const ms = g.reduceMean(g.mul(x, x), [-1], true);
-    return g.mul(g.mul(x, g.rsqrt(g.add(ms, g.scalar(c.rmsNormEps)))), weight);
+    const scale = arch.normPlusOne ? g.add(weight, g.scalar(1)) : weight;
+    return g.mul(g.mul(x, g.rsqrt(g.add(ms, g.scalar(c.rmsNormEps)))), scale);
   };
 
   // Quantized weights' codes and scales: frozen initializers that stay run-time values (overridable),
@@ -222,8 +227,11 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
   const flatIds = g.raw("Reshape", [ids, g.const([-1], "int64")], "int64", [N]);
   const table = w("model.embed_tokens.weight", [c.vocabSize, H]);
   const rows = g.gather(table, flatIds); // [N, H]
-  const h0 =
+  const e0 =
     table.dtype === g.float ? rows : g.raw("Cast", [rows], g.float, [N, H], { to: elemType(g.float) });
+  // Gemma: × sqrt(hidden), rounded to float32 as transformers 5 holds it (a float32 buffer, even in
+  // a float64 model: the float64 references match only with this rounding).
+  const h0 = arch.embedScale ? g.mul(e0, g.scalar(Math.fround(Math.sqrt(H)))) : e0;
   const embedEnd = g.tapeMark();
   const presents: [T, T][] = [];
 
@@ -251,7 +259,8 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
     h = g.add(h, lin(merged, i, "o_proj"));
 
     const y = rmsNorm(h, w(`${p}.post_attention_layernorm.weight`, [H]));
-    const act = g.mul(g.silu(lin(y, i, "gate_proj")), lin(y, i, "up_proj"));
+    const gate = lin(y, i, "gate_proj");
+    const act = g.mul(arch.activation === "silu" ? g.silu(gate) : g.geluTanh(gate), lin(y, i, "up_proj"));
     return g.add(h, lin(act, i, "down_proj"));
   };
 

@@ -6,16 +6,20 @@
  * Activations are counted from the tensors the loss graph keeps alive in onnxruntime's execution
  * order (float32, per layer):
  *   - kept for the backward pass: the attention probabilities [B, heads, T, T], four [N, intermediate]
- *     and four [N, hidden] tensors, the queries [N, heads·hd] and keys [N, 2·kv·hd];
+ *     (seven for Gemma's GeGLU, whose tanh GELU keeps x², tanh, ½x and 1 + tanh besides) and four
+ *     [N, hidden] tensors, the queries [N, heads·hd] and keys [N, 2·kv·hd] (head_dim and the KV heads
+ *     from the config: Gemma's multi-query attention keeps one KV head);
  *   - with recomputation: each layer's input [N, hidden], plus the largest transient of one rebuilt
  *     layer (two [B, heads, T, T] tensors in the attention backward, or five [N, intermediate] in the
- *     MLP's).
+ *     MLP's, three more for GeGLU);
+ *   - with half-precision weights, the head's float32 copy [vocab, hidden] while it multiplies (cast
+ *     at each use, forward and backward): 0.26 GB for TinyLlama, 2.1 GB for Gemma's 256000-row head.
  * The runtime adds a base (the process, onnxruntime, the session's graph) and arena slack
  * proportional to the activations; both were calibrated by measuring peak RSS on this machine at
  * TinyLlama's shapes, and `npm run perf` reports the estimate next to the measured peak.
  */
 import os from "node:os";
-import { countLoraParams, countModelParams, linearShape } from "./architecture.ts";
+import { archFeatures, countLoraParams, countModelParams, linearShape } from "./architecture.ts";
 import type { LlamaConfig } from "./checkpoint.ts";
 import { quantizedWeightBytes } from "./quant/spec.ts";
 import type { QuantSpec } from "./quant/types.ts";
@@ -82,6 +86,13 @@ function storedWeights(s: {
   return one * (s.weightCopies ?? 1);
 }
 
+/** The head's float32 copy while half-precision weights multiply (see the file comment). */
+function headCast(s: { config: LlamaConfig; weightBytes?: number; quant?: QuantSpec }): number {
+  // A 4-bit base keeps its head in float32 (quant/spec.ts): nothing to cast.
+  const half = !s.quant && s.weightBytes !== undefined && s.weightBytes < F32;
+  return half ? s.config.vocabSize * s.config.hiddenSize * F32 : 0;
+}
+
 function loraParams(c: LlamaConfig, l: LoraShape): number {
   return countLoraParams(c, { r: l.r, targetModules: l.targets });
 }
@@ -100,9 +111,13 @@ export function activationElements(s: TrainShape): number {
   const logits = 3 * B * s.labelsPerRow * c.vocabSize; // logits, their softmax, their gradient
   // With dropout the masked LoRA input of each target is kept too.
   const dropped = s.lora.dropout ? s.lora.targets.reduce((n, t) => n + N * linearShape(c, t).inF, 0) : 0;
-  const layer = probs + 4 * N * I + 4 * N * H + N * q + 2 * N * kv + dropped;
+  const geglu = archFeatures(c).activation === "gelu_tanh" ? 3 : 0;
+  const layer = probs + (4 + geglu) * N * I + 4 * N * H + N * q + 2 * N * kv + dropped;
   if (!s.checkpointing) return c.numLayers * layer + logits;
-  const rebuilt = Math.max(2 * probs + 3 * N * H + 2 * N * q + dropped, 5 * N * I + 4 * N * H + dropped);
+  const rebuilt = Math.max(
+    2 * probs + 3 * N * H + 2 * N * q + dropped,
+    (5 + geglu) * N * I + 4 * N * H + dropped,
+  );
   return c.numLayers * N * H + rebuilt + logits;
 }
 
@@ -120,6 +135,7 @@ export function estimateTrainPeak(s: TrainShape): MemoryEstimate {
       : 0,
     // rope tables and the additive attention bias.
     feeds: (2 * N * c.headDim + s.microBatch * s.seqLen * s.seqLen) * F32,
+    head_cast: headCast(s),
     activations,
     runtime: RUNTIME_BASE + ARENA_SLACK * activations,
   };
@@ -152,6 +168,7 @@ export function estimateDecodePeak(s: DecodeShape): MemoryEstimate {
     kv_cache: cache,
     activations: prefill,
     logits: B * c.vocabSize * F32,
+    head_cast: headCast(s),
     runtime: RUNTIME_BASE + ARENA_SLACK * prefill,
   };
   return { peakBytes: Math.ceil(sum(parts)), parts };

@@ -5,7 +5,7 @@
  * peak RSS. Figures only: nothing here asserts a time.
  */
 import os from "node:os";
-import { linearFlopsPerToken, llamaWeightNames } from "./architecture.ts";
+import { archFeatures, countModelParams, linearFlopsPerToken, llamaWeightNames } from "./architecture.ts";
 import type { LlamaConfig } from "./checkpoint.ts";
 import { Graph } from "./graph.ts";
 import { initLora } from "./lora.ts";
@@ -28,6 +28,25 @@ export const TINYLLAMA_SHAPES: LlamaConfig = {
   tieWordEmbeddings: false,
   bosTokenId: 1,
   eosTokenId: 2,
+  ropeScaling: null,
+};
+
+/** google/gemma-2b(-it)'s shapes: head_dim 256 with 8 heads over one KV head, a tied 256000-row head. */
+export const GEMMA_2B_SHAPES: LlamaConfig = {
+  modelType: "gemma",
+  hiddenSize: 2048,
+  intermediateSize: 16384,
+  numLayers: 18,
+  numHeads: 8,
+  numKvHeads: 1,
+  headDim: 256,
+  rmsNormEps: 1e-6,
+  ropeTheta: 10000,
+  maxPositionEmbeddings: 8192,
+  vocabSize: 256000,
+  tieWordEmbeddings: true,
+  bosTokenId: 2,
+  eosTokenId: 1,
   ropeScaling: null,
 };
 
@@ -69,7 +88,7 @@ export function fastWeights(
   const out = new Map<string, Float32Array>();
   for (const [name, n] of shapes) {
     const a = new Float32Array(n);
-    if (name.endsWith("norm.weight")) a.fill(1);
+    if (name.endsWith("norm.weight")) a.fill(archFeatures(c).normPlusOne ? 0 : 1);
     else
       for (let i = 0; i < n; i++) {
         s ^= s << 13;
@@ -174,36 +193,8 @@ export async function enginePerf(o: PerfOptions) {
   const bw = await readBandwidth({ threads, device: o.device });
   const T = o.seqLen;
   const ids = Array.from({ length: T }, (_, t) => 1 + ((t * 7919) % (c.vocabSize - 1)));
-  const { body, head } = linearFlopsPerToken(c);
-  const attnFwd = 2 * 2 * c.numLayers * c.numHeads * c.headDim * T * T; // QKᵀ and PV, per sequence
 
-  // LoRA r=8 on q_proj,v_proj, loss on every position (the head's worst case).
-  const lora = initLora(
-    c,
-    { r: 8, alpha: 16, dropout: 0, targetModules: ["q_proj", "v_proj"], useRslora: false },
-    0,
-  );
-  for (const [k, v] of lora.tensors) if (k.includes("lora_B")) v.fill(0.01);
-  const batch = { inputIds: [ids], labels: [ids] };
-  log(`LoRA training step at T=${T} (warm-up)…`);
-  await model.lossAndGrads(batch, { lora });
-  const t0 = performance.now();
-  for (let i = 0; i < o.trainSteps; i++) {
-    await model.lossAndGrads(batch, { lora });
-    log(`  step ${i + 1}/${o.trainSteps}`);
-  }
-  const trainS = (performance.now() - t0) / 1000 / o.trainSteps;
-  const trainFed = await model.weightBytesFed("loss");
-  await model.release("loss");
-  log(`the same step with each layer recomputed in the backward pass…`);
-  await model.lossAndGrads(batch, { lora, checkpointing: true });
-  const r0 = performance.now();
-  for (let i = 0; i < o.trainSteps; i++) await model.lossAndGrads(batch, { lora, checkpointing: true });
-  const recomputeS = (performance.now() - r0) / 1000 / o.trainSteps;
-  await model.release("loss");
-  // Frozen weights need activation gradients but no weight gradients: forward + one backward product.
-  const trainFlops = 2 * (body * T + head * (T - 1) + attnFwd);
-  const trainGflops = trainFlops / trainS / 1e9;
+  const train = await loraStepFigures(model, ids, o.trainSteps, mm, log);
 
   log(`prefill of ${T} tokens…`);
   const mask = [Array.from({ length: T }, () => true)];
@@ -231,23 +222,7 @@ export async function enginePerf(o: PerfOptions) {
     weights_bytes: weightsBytes,
     peak_rss_bytes: peakRss,
     peak_rss_over_weights: round(peakRss / weightsBytes),
-    train: {
-      seq_len: T,
-      lora: { r: 8, target_modules: ["q_proj", "v_proj"] },
-      seconds_per_step: round(trainS),
-      tokens_per_s: round(T / trainS),
-      model_gflop_per_step: round(trainFlops / 1e9),
-      gflops: round(trainGflops),
-      mfu: round(trainGflops / mm, 3),
-      weight_bytes_fed_per_run: trainFed,
-      recompute: {
-        seconds_per_step: round(recomputeS),
-        tokens_per_s: round(T / recomputeS),
-        mfu: round(trainFlops / recomputeS / 1e9 / mm, 3),
-      },
-      flops_note:
-        "2×(weight matmuls + head + attention matmuls): forward plus the activation-gradient backward; frozen weights get no weight-gradient product",
-    },
+    train,
     prefill: { tokens: T, seconds: round(prefillS), tokens_per_s: round(T / prefillS) },
     decode: {
       batch: 1,
@@ -266,6 +241,102 @@ export async function enginePerf(o: PerfOptions) {
       platform: `${os.platform()} ${os.arch()}`,
       node: process.version,
     },
+  };
+}
+
+/**
+ * LoRA r=8 on q_proj, v_proj with the loss on every position (the head's worst case): seconds per
+ * warm step, with and without per-layer recomputation, and model FLOPs utilisation against the warm
+ * MatMul rate `mm`. Frozen weights need activation gradients but no weight gradients, so a step is
+ * 2 × (weight matmuls + head + attention matmuls).
+ */
+async function loraStepFigures(
+  model: LlamaModel,
+  ids: number[],
+  steps: number,
+  mm: number,
+  log: (m: string) => void,
+) {
+  const c = model.config;
+  const T = ids.length;
+  const { body, head } = linearFlopsPerToken(c);
+  const attnFwd = 2 * 2 * c.numLayers * c.numHeads * c.headDim * T * T; // QKᵀ and PV, per sequence
+  const lora = initLora(
+    c,
+    { r: 8, alpha: 16, dropout: 0, targetModules: ["q_proj", "v_proj"], useRslora: false },
+    0,
+  );
+  for (const [k, v] of lora.tensors) if (k.includes("lora_B")) v.fill(0.01);
+  const batch = { inputIds: [ids], labels: [ids] };
+  const timed = async (checkpointing: boolean) => {
+    await model.lossAndGrads(batch, { lora, checkpointing }); // warm-up: builds the session
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) {
+      await model.lossAndGrads(batch, { lora, checkpointing });
+      log(`  step ${i + 1}/${steps}`);
+    }
+    return (performance.now() - t0) / 1000 / steps;
+  };
+  log(`LoRA training step at T=${T} (warm-up)…`);
+  const trainS = await timed(false);
+  const fed = await model.weightBytesFed("loss");
+  await model.release("loss");
+  log(`the same step with each layer recomputed in the backward pass…`);
+  const recomputeS = await timed(true);
+  await model.release("loss");
+  const flops = 2 * (body * T + head * (T - 1) + attnFwd);
+  const gflops = flops / trainS / 1e9;
+  return {
+    seq_len: T,
+    lora: { r: 8, target_modules: ["q_proj", "v_proj"] },
+    seconds_per_step: round(trainS),
+    tokens_per_s: round(T / trainS),
+    model_gflop_per_step: round(flops / 1e9),
+    gflops: round(gflops),
+    mfu: round(gflops / mm, 3),
+    weight_bytes_fed_per_run: fed,
+    recompute: {
+      seconds_per_step: round(recomputeS),
+      tokens_per_s: round(T / recomputeS),
+      mfu: round(flops / recomputeS / 1e9 / mm, 3),
+    },
+    flops_note:
+      "2×(weight matmuls + head + attention matmuls): forward plus the activation-gradient backward; frozen weights get no weight-gradient product",
+  };
+}
+
+/**
+ * The LoRA training step at Gemma-2B's shapes (GEMMA_2B_SHAPES with `layers` of its 18 layers: the
+ * 256000-row tied head and embedding whole), beside the TinyLlama figures: the same MFU definition
+ * against the same warm MatMul yardstick, measured in this process. Run it in a process of its own.
+ */
+export async function gemmaStepPerf(o: {
+  layers: number;
+  seqLen: number;
+  trainSteps: number;
+  threads?: number;
+  device?: Device;
+  log?: (msg: string) => void;
+}) {
+  const log = o.log ?? (() => {});
+  const threads = resolveThreads(o.threads);
+  const c = { ...GEMMA_2B_SHAPES, numLayers: o.layers };
+  log(`Gemma-2B shapes with ${o.layers} of 18 layers: building random weights…`);
+  const weights = fastWeights(c);
+  const model = new LlamaModel(c, weights as Map<string, FArr>, { threads, device: o.device });
+  log(`measuring the fp32 MatMul rate (512×2048×2048, ${threads} threads, warm)…`);
+  const mm = await matmulGflops({ threads, device: o.device });
+  const ids = Array.from({ length: o.seqLen }, (_, t) => 1 + ((t * 7919) % (c.vocabSize - 1)));
+  const train = await loraStepFigures(model, ids, o.trainSteps, mm, log);
+  await model.release();
+  return {
+    shapes: `Gemma-2B (${o.layers} of 18 layers, hidden 2048, 8 heads × head_dim 256 over 1 KV head, GeGLU 16384, tied vocab 256000)`,
+    layers: o.layers,
+    threads,
+    matmul_gflops: round(mm),
+    weights_bytes: countModelParams(c) * 4,
+    peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
+    train,
   };
 }
 

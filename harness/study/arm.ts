@@ -3,6 +3,7 @@
  * greedy summaries for the evaluation prompts, score them. A diverged run is recorded as failed with
  * its step and reason; the other arms go on.
  */
+import { turnEndIds } from "../data/tokenizer.ts";
 import { saveAdapter } from "../engine/adapter-io.ts";
 import { loraShapes } from "../engine/architecture.ts";
 import { generate } from "../engine/generate.ts";
@@ -44,7 +45,11 @@ export async function generatePredictions(
   const batchSize = ctx.memory?.decode.batch ?? ctx.profile.decoding.batchSize;
   const prompts = ctx.evalPrompts.map((p) => p.promptIds);
   const eos = ctx.modelConfig.eosTokenId;
-  const eosIds = eos === undefined ? [ctx.tok.eosId] : Array.isArray(eos) ? eos : [eos];
+  // The model's EOS, and the chat template's turn end when that is another token (Gemma's <end_of_turn>).
+  const eosIds = [
+    ...(eos === undefined ? [ctx.tok.eosId] : Array.isArray(eos) ? eos : [eos]),
+    ...turnEndIds(ctx.tok),
+  ];
   const texts: string[] = [];
   const tokens: number[] = [];
   const t0 = performance.now();

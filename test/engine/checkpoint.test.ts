@@ -249,9 +249,9 @@ describe("bad inputs", () => {
   };
   const badConfigs: { name: string; json: unknown; re: RegExp }[] = [
     {
-      name: "gemma model_type",
-      json: { ...base, model_type: "gemma" },
-      re: /unsupported architecture "gemma" \(model_type\); lora-bench supports llama/,
+      name: "qwen2 model_type",
+      json: { ...base, model_type: "qwen2" },
+      re: /unsupported architecture "qwen2" \(model_type\); lora-bench supports llama, gemma/,
     },
     { name: "missing model_type", json: { ...base, model_type: undefined }, re: /missing "model_type"/ },
     {
@@ -360,10 +360,10 @@ describe("bad inputs", () => {
     {
       name: "config.json unsupported",
       make: (d) => {
-        writeFileSync(join(d, "config.json"), JSON.stringify({ ...base, model_type: "gemma" }));
+        writeFileSync(join(d, "config.json"), JSON.stringify({ ...base, model_type: "qwen2" }));
         return join(d, "config.json");
       },
-      re: /unsupported architecture "gemma"/,
+      re: /unsupported architecture "qwen2"/,
     },
     {
       name: "no weights",

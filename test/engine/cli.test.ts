@@ -203,16 +203,16 @@ describe("command-line contract", () => {
   }
 
   it("unsupported architecture names it", () => {
-    const g = join(dir, "gemma");
+    const g = join(dir, "qwen2");
     saveLlamaCheckpoint(g, c, randomLlamaWeights(c, "g"), {});
     const cfg = JSON.parse(readFileSync(join(g, "config.json"), "utf8"));
     writeFileSync(
       join(g, "config.json"),
-      JSON.stringify({ ...cfg, model_type: "gemma", architectures: ["GemmaForCausalLM"] }),
+      JSON.stringify({ ...cfg, model_type: "qwen2", architectures: ["Qwen2ForCausalLM"] }),
     );
     const r = cli(["logits", "--model", g, "--ids", "1"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/gemma/);
+    expect(r.stderr).toMatch(/qwen2/);
     expect(r.stderr).toMatch(/config\.json/);
   });
 });

@@ -160,6 +160,20 @@ describe("graph ops: forward and VJP against float64 references", () => {
       (g, [x]) => g.silu(x),
       ([x]) => map(x, (v) => v * sig(v)),
     );
+    await checkOp(
+      "tanh",
+      [{ shape: [6] }],
+      (g, [x]) => g.tanh(x),
+      ([x]) => map(x, Math.tanh),
+    );
+    // PyTorch's gelu(approximate="tanh"), written out independently.
+    const k = Math.sqrt(2 / Math.PI);
+    await checkOp(
+      "geluTanh",
+      [{ shape: [8] }],
+      (g, [x]) => g.geluTanh(x),
+      ([x]) => map(x, (v) => 0.5 * v * (1 + Math.tanh(k * (v + 0.044715 * v ** 3)))),
+    );
   });
 
   it("reductions and softmax", async () => {

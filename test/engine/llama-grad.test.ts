@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loraKey } from "../../harness/engine/architecture.ts";
+import type { LlamaConfig } from "../../harness/engine/checkpoint.ts";
 import { dropoutMasks } from "../../harness/engine/lora.ts";
 import { LlamaModel, type LossBatch } from "../../harness/engine/model.ts";
 import { rngStream } from "../../harness/rng.ts";
@@ -18,9 +19,15 @@ const batch: LossBatch = {
   ],
 };
 
-describe("gradients vs central finite differences (fp64)", () => {
+// Gemma: scaled embeddings, (1 + w) norms, GeGLU, multi-query attention, head_dim 8 ≠ 16/4, tied head.
+const FAMILIES: [string, Partial<LlamaConfig>][] = [
+  ["llama", {}],
+  ["gemma", { modelType: "gemma", numKvHeads: 1, headDim: 8, tieWordEmbeddings: true }],
+];
+
+describe.each(FAMILIES)("%s: gradients vs central finite differences (fp64)", (_family, arch) => {
   it("matches for every LoRA tensor on all seven targets, with dropout masks", async () => {
-    const c = tinyConfig();
+    const c = tinyConfig(arch);
     const model = new LlamaModel(c, weightsF64(c, "grad-check"));
     const lora = randomLora(
       c,
@@ -54,7 +61,7 @@ describe("gradients vs central finite differences (fp64)", () => {
   });
 
   it("matches for a sample of weights in full-parameter mode (tied embeddings)", async () => {
-    const c = tinyConfig({ tieWordEmbeddings: true });
+    const c = tinyConfig({ ...arch, tieWordEmbeddings: true });
     const weights = weightsF64(c, "grad-full");
     const model = new LlamaModel(c, weights);
     const run = () => model.lossAndGrads(batch, { trainable: "all" });
@@ -73,7 +80,9 @@ describe("gradients vs central finite differences (fp64)", () => {
     expect(worst).toBeLessThan(1e-6);
     await model.release();
   });
+});
 
+describe("a fresh adapter", () => {
   it("gives zero gradient to A and a non-zero one to B for a fresh adapter (B = 0)", async () => {
     const c = tinyConfig();
     const model = new LlamaModel(c, weightsF64(c, "fresh"));

@@ -446,10 +446,10 @@ export const CASES: BadCase[] = [
       ],
       [
         "unsupported-architecture",
-        /unsupported architecture "gemma"/,
+        /unsupported architecture "qwen2"/,
         (j: any) => {
-          j.model_type = "gemma";
-          j.architectures = ["GemmaForCausalLM"];
+          j.model_type = "qwen2";
+          j.architectures = ["Qwen2ForCausalLM"];
         },
       ],
       [

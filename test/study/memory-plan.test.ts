@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import config from "../../bench.config.ts";
 import { countModelParams } from "../../harness/engine/architecture.ts";
 import { ESTIMATE_TOLERANCE, estimateTrainPeak } from "../../harness/engine/memory.ts";
-import { TINYLLAMA_SHAPES } from "../../harness/engine/perf.ts";
+import { GEMMA_2B_SHAPES, TINYLLAMA_SHAPES } from "../../harness/engine/perf.ts";
 import { quantizedWeightBytes, resolveQuant } from "../../harness/engine/quant/spec.ts";
 import { formatBytes, type PlanInput, parseBytes, planMemory } from "../../harness/study/memory-plan.ts";
 import { cli } from "../cli-helpers.ts";
@@ -103,5 +104,60 @@ describe("memory plan (the study's choices from engine/memory.ts)", () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/memory budget 0\.10 GiB on cpu is too small: this profile needs at least/);
     expect(formatBytes(100 * 2 ** 20)).toBe("0.10 GiB");
+  });
+});
+
+describe("the gemma-2b-it profile's memory plan (Gemma-2B: MQA, head_dim 256, tied 256000-row head)", () => {
+  const p = config.profiles["gemma-2b-it"];
+  // Rows of prompt (article budget + Gemma's turn markers and the instruction) + target, as for tinyllama.
+  const GEMMA: PlanInput = {
+    config: GEMMA_2B_SHAPES,
+    device: "cuda",
+    batchSize: p.training.batchSize,
+    gradAccum: p.training.gradAccum,
+    trainSeqLen: p.prompt.articleTokenBudget + 40 + p.prompt.maxTargetTokens,
+    labelsPerRow: p.prompt.maxTargetTokens,
+    lora: { r: 32, targets: p.lora.targetModules, dropout: p.lora.dropout > 0 },
+    decodeBatch: p.decoding.batchSize,
+    promptLen: p.prompt.articleTokenBudget + 48,
+    newTokens: p.decoding.maxNewTokens,
+  };
+
+  it("fits the 15 GiB CUDA budget, with headroom, at the profile's batch", () => {
+    expect(p.model.source).toBe("google/gemma-2b-it");
+    expect(p.device).toBe("cuda");
+    const plan = planMemory(GEMMA);
+    expect(plan.budget_bytes).toBe(15 * GiB);
+    expect(plan.train.peak_bytes * (1 + ESTIMATE_TOLERANCE)).toBeLessThanOrEqual(15 * GiB);
+    expect(plan.decode.peak_bytes * (1 + ESTIMATE_TOLERANCE)).toBeLessThanOrEqual(15 * GiB);
+    expect(plan.train.micro_batch * plan.train.grad_accum).toBe(p.training.batchSize);
+    expect(plan.decode.batch).toBeGreaterThanOrEqual(1);
+  });
+
+  it("counts what Gemma's shapes make large: the tied head once and its float32 cast, head_dim, MQA, GeGLU", () => {
+    const shape = {
+      config: GEMMA_2B_SHAPES,
+      microBatch: 1,
+      seqLen: 680,
+      labelsPerRow: 128,
+      checkpointing: true,
+      lora: GEMMA.lora,
+      weightBytes: 2,
+    };
+    const e = estimateTrainPeak(shape);
+    const params = countModelParams(GEMMA_2B_SHAPES);
+    expect(params).toBeGreaterThan(2.5e9); // 2.506e9: the 524M-parameter embedding counted once
+    expect(params).toBeLessThan(2.52e9);
+    expect(e.parts.weights).toBe(params * 2);
+    expect(e.parts.head_cast).toBe(256000 * 2048 * 4);
+    expect(estimateTrainPeak({ ...shape, weightBytes: 4 }).parts.head_cast).toBe(0);
+    // head_dim and the single KV head are read from the config, not derived from hidden / heads.
+    const kept = (over: Partial<typeof GEMMA_2B_SHAPES>) =>
+      estimateTrainPeak({ ...shape, checkpointing: false, config: { ...GEMMA_2B_SHAPES, ...over } }).parts
+        .activations;
+    expect(kept({ numKvHeads: 8 })).toBeGreaterThan(kept({}));
+    expect(kept({ headDim: 128 })).toBeLessThan(kept({}));
+    // GeGLU keeps three more [tokens, intermediate] tensors per layer alive than SwiGLU.
+    expect(kept({}) - kept({ modelType: "llama" })).toBe(18 * 3 * 680 * 16384 * 4);
   });
 });

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { exportPerf } from "../../engine/export-perf.ts";
 import { defaultBudget, parseBytes } from "../../engine/memory.ts";
-import { enginePerf, QUICK_SHAPES, studyPerf, TINYLLAMA_SHAPES } from "../../engine/perf.ts";
+import { enginePerf, gemmaStepPerf, QUICK_SHAPES, studyPerf, TINYLLAMA_SHAPES } from "../../engine/perf.ts";
 import { quantPerf } from "../../engine/quant/perf.ts";
 import { parseDevice } from "../../engine/session.ts";
 import { UserError } from "../../errors.ts";
@@ -44,6 +44,10 @@ export default defineCommand({
       arg: "N",
       help: "decoder layers of the model the export figures use (default: all of the shapes')",
     },
+    "gemma-only": {
+      type: "boolean",
+      help: "only the LoRA step at Gemma-2B's shapes (2 of its 18 layers), as JSON on stdout (the full run measures it this way, in a fresh process)",
+    },
     ...DEVICE_FLAG,
   },
   async run({ values }) {
@@ -73,6 +77,11 @@ export default defineCommand({
       process.stdout.write(`${JSON.stringify(await quantPerf(shapes))}\n`);
       return 0;
     }
+    if (values["gemma-only"]) {
+      const g = { layers: quick ? 1 : 2, seqLen: quick ? 64 : 512, trainSteps: quick ? 1 : 2, device, log };
+      process.stdout.write(`${JSON.stringify(await gemmaStepPerf(g))}\n`);
+      return 0;
+    }
     const budgetText = values["memory-budget"];
     const budgetBytes = budgetText === undefined ? defaultBudget(device) : parseBytes(budgetText);
     if (budgetBytes === undefined)
@@ -99,6 +108,7 @@ export default defineCommand({
       quick,
       values.device,
     );
+    const gemma = childFigures(["--gemma-only"], quick, values.device);
     log("ROUGE scoring throughput…");
     const rouge = rougePerf({ pairs: quick ? 500 : 10_000 });
     const report = {
@@ -111,6 +121,7 @@ export default defineCommand({
       ...engine,
       quant,
       export: exported,
+      gemma_2b: gemma,
       rouge,
     };
     writeFileAtomic(out, `${JSON.stringify(report, null, 2)}\n`);
