@@ -2,12 +2,12 @@
  * The decoder families' tensors as data, in one place: the linear layers (module path, [out, in]
  * shape), every checkpoint tensor, the LoRA targets with PEFT's keys, parameter counts, and what tells
  * the families apart (ArchFeatures). Llama and Gemma share every tensor name and shape; Gemma differs
- * only in arithmetic the one graph builder switches on. The graph builder, the checkpoint and adapter
- * readers, LoRA, quantisation and perf all read shapes from here.
+ * only in arithmetic the one graph builder switches on, and Gemma-2 adds two norms per layer. The graph
+ * builder, the checkpoint and adapter readers, LoRA, quantisation and perf all read shapes from here.
  */
 
 /** Families the engine implements (config.json's `model_type`). */
-export type ModelType = "llama" | "gemma";
+export type ModelType = "llama" | "gemma" | "gemma2";
 
 /** What a family computes differently from Llama, as options of the one graph builder. */
 export interface ArchFeatures {
@@ -19,11 +19,36 @@ export interface ArchFeatures {
   normPlusOne: boolean;
   /** MLP gate: SwiGLU (silu) or GeGLU with the tanh-approximated GELU. */
   activation: "silu" | "gelu_tanh";
+  /**
+   * Gemma-2's four norms per layer: post_attention_layernorm normalises the attention output before
+   * the residual add, pre_feedforward_layernorm feeds the MLP, post_feedforward_layernorm normalises
+   * its output. (The attention scale, the soft-caps and the sliding window are config values.)
+   */
+  sandwichNorms: boolean;
 }
 
 export const FAMILIES: Record<ModelType, ArchFeatures> = {
-  llama: { architecture: "LlamaForCausalLM", embedScale: false, normPlusOne: false, activation: "silu" },
-  gemma: { architecture: "GemmaForCausalLM", embedScale: true, normPlusOne: true, activation: "gelu_tanh" },
+  llama: {
+    architecture: "LlamaForCausalLM",
+    embedScale: false,
+    normPlusOne: false,
+    activation: "silu",
+    sandwichNorms: false,
+  },
+  gemma: {
+    architecture: "GemmaForCausalLM",
+    embedScale: true,
+    normPlusOne: true,
+    activation: "gelu_tanh",
+    sandwichNorms: false,
+  },
+  gemma2: {
+    architecture: "Gemma2ForCausalLM",
+    embedScale: true,
+    normPlusOne: true,
+    activation: "gelu_tanh",
+    sandwichNorms: true,
+  },
 };
 
 export function archFeatures(c: { modelType: ModelType }): ArchFeatures {
@@ -40,6 +65,8 @@ export interface LlamaDims {
   headDim: number;
   vocabSize: number;
   tieWordEmbeddings: boolean;
+  /** The family, where it adds tensors (Gemma-2's extra norms); Llama's tensors when absent. */
+  modelType?: ModelType;
 }
 
 /** The linear modules of a decoder layer (every one a LoRA target), with their parent in the module tree. */
@@ -86,11 +113,12 @@ export function linearWeightName(layer: number, target: string): string {
 }
 
 /**
- * Every tensor a LlamaForCausalLM or GemmaForCausalLM checkpoint must have, in state-dict order.
- * lm_head only when untied (Gemma ties: its 256000-row head is the embedding, stored once).
+ * Every tensor a LlamaForCausalLM, GemmaForCausalLM or Gemma2ForCausalLM checkpoint must have, in
+ * state-dict order. lm_head only when untied (Gemma ties: its 256000-row head is the embedding, stored once).
  */
 export function llamaWeightNames(c: LlamaDims): { name: string; shape: number[] }[] {
   const H = c.hiddenSize;
+  const sandwich = c.modelType !== undefined && FAMILIES[c.modelType].sandwichNorms;
   const out = [{ name: "model.embed_tokens.weight", shape: [c.vocabSize, H] }];
   const linear = (i: number, t: string) => {
     const { inF, outF } = linearShape(c, t);
@@ -100,7 +128,9 @@ export function llamaWeightNames(c: LlamaDims): { name: string; shape: number[] 
     out.push({ name: `model.layers.${i}.input_layernorm.weight`, shape: [H] });
     for (const t of ["q_proj", "k_proj", "v_proj", "o_proj"]) linear(i, t);
     out.push({ name: `model.layers.${i}.post_attention_layernorm.weight`, shape: [H] });
+    if (sandwich) out.push({ name: `model.layers.${i}.pre_feedforward_layernorm.weight`, shape: [H] });
     for (const t of ["gate_proj", "up_proj", "down_proj"]) linear(i, t);
+    if (sandwich) out.push({ name: `model.layers.${i}.post_feedforward_layernorm.weight`, shape: [H] });
   }
   out.push({ name: "model.norm.weight", shape: [H] });
   if (!c.tieWordEmbeddings) out.push({ name: "lm_head.weight", shape: [c.vocabSize, H] });

@@ -1,5 +1,5 @@
 /**
- * Hugging Face Llama and Gemma checkpoints: config.json + model.safetensors (or sharded with an index).
+ * Hugging Face Llama, Gemma and Gemma-2 checkpoints: config.json + model.safetensors (or sharded with an index).
  * Weights are held as Float32Array in memory whatever the file dtype (F16/BF16/F32/F64).
  */
 import { createHash } from "node:crypto";
@@ -20,6 +20,7 @@ import { writeFileAtomic } from "../fsutil.ts";
 import { rngStream } from "../rng.ts";
 import { archFeatures, FAMILIES, type LlamaDims, llamaWeightNames, type ModelType } from "./architecture.ts";
 import { f32ToBf16, f32ToF16 } from "./dtype.ts";
+import { type Gemma2Options, gemma2ConfigFields, parseGemma2Options } from "./gemma2.ts";
 import { parseRope, type RopeScaling, ropeConfigFields } from "./rope.ts";
 import {
   openSafetensors,
@@ -30,7 +31,7 @@ import {
 import { readHalf, storedHalf, type WeightStorage } from "./storage.ts";
 
 /** config.json as the engine reads it; the tensor-shaping dimensions are LlamaDims (architecture.ts). */
-export interface LlamaConfig extends LlamaDims {
+export interface LlamaConfig extends LlamaDims, Gemma2Options {
   /** The family; its arithmetic differences are archFeatures(config) (architecture.ts). */
   modelType: ModelType;
   rmsNormEps: number;
@@ -77,7 +78,7 @@ export function parseLlamaConfig(json: unknown, file: string): LlamaConfig {
     );
   }
   const modelType = c.model_type as ModelType;
-  const gemma = modelType === "gemma";
+  const gemma = modelType !== "llama"; // Gemma and Gemma-2 share these defaults and the activation
   const className = FAMILIES[modelType].architecture;
   if (c.architectures !== undefined && c.architectures !== null) {
     const arch = c.architectures;
@@ -142,11 +143,12 @@ export function parseLlamaConfig(json: unknown, file: string): LlamaConfig {
   if (typeof tie !== "boolean")
     bad(`"tie_word_embeddings" must be true or false, got ${JSON.stringify(tie)}`);
 
+  const numLayers = posInt("num_hidden_layers");
   const cfg: LlamaConfig = {
     modelType,
     hiddenSize,
     intermediateSize: posInt("intermediate_size"),
-    numLayers: posInt("num_hidden_layers"),
+    numLayers,
     numHeads,
     numKvHeads,
     headDim,
@@ -156,6 +158,7 @@ export function parseLlamaConfig(json: unknown, file: string): LlamaConfig {
     vocabSize: posInt("vocab_size"),
     tieWordEmbeddings: tie as boolean,
     ropeScaling: rope.scaling,
+    ...(modelType === "gemma2" ? parseGemma2Options(c, numLayers, bad) : {}),
   };
   const tokenId = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
   if (tokenId(c.bos_token_id)) cfg.bosTokenId = c.bos_token_id as number;
@@ -189,7 +192,7 @@ export function configJson(
   torchDtype: string,
   extra: Record<string, unknown> = {},
 ): string {
-  const gemma = config.modelType === "gemma";
+  const gemma = config.modelType !== "llama";
   // Both activation fields for Gemma, so transformers 4 and 5 read the same tanh GELU.
   const act = gemma ? { hidden_act: "gelu_pytorch_tanh", hidden_activation: "gelu_pytorch_tanh" } : {};
   const obj: Record<string, unknown> = {
@@ -216,6 +219,7 @@ export function configJson(
     vocab_size: config.vocabSize,
     ...(config.bosTokenId !== undefined ? { bos_token_id: config.bosTokenId } : {}),
     ...(config.eosTokenId !== undefined ? { eos_token_id: config.eosTokenId } : {}),
+    ...(config.modelType === "gemma2" ? gemma2ConfigFields(config) : {}),
     ...extra,
   };
   const sorted = Object.fromEntries(Object.entries(obj).sort(([a], [b]) => (a < b ? -1 : 1)));

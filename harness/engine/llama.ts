@@ -2,7 +2,8 @@
  * Hugging Face's LlamaForCausalLM as ONNX graphs, with PEFT's LoRA on any subset of the linear layers.
  * GemmaForCausalLM is the same graph with the options of archFeatures(config): embeddings scaled by
  * sqrt(hidden), RMSNorm by (1 + weight), a GeGLU MLP (head_dim, multi-query attention and the tied
- * head are plain config values).
+ * head are plain config values). Gemma2ForCausalLM adds the norms around attention and MLP, and the
+ * config's attention scale, soft-caps and sliding-window layers (gemma2.ts).
  *
  * Frozen weights are initializers named exactly as in the checkpoint (model.layers.0.self_attn.q_proj.weight)
  * whose bytes the session takes from the buffers we already hold (ONNX external data, in memory), so no
@@ -20,6 +21,7 @@
  */
 import { archFeatures, linearShape, linearWeightName, loraKey } from "./architecture.ts";
 import type { LlamaConfig } from "./checkpoint.ts";
+import { hasSlidingLayers, slidingLayer } from "./gemma2.ts";
 import { type Dim, Graph, type T } from "./graph.ts";
 import { elemType } from "./onnx.ts";
 import { type QuantInit, quantLinear } from "./quant/graph.ts";
@@ -58,6 +60,8 @@ export interface GraphSpec {
    * Face's ONNX decoders, which transformers.js feeds: input_ids, attention_mask [batch, past +
    * new], position_ids, past_key_values.i.key|value → logits at every new position [batch, new,
    * vocab] and present.i.key|value; rotary angles and the causal bias are computed in the graph.
+   * Sliding-window layers take a second bias, `attn_bias_sliding` (engine), or compute it from
+   * attention_mask and position_ids (hf).
    */
   io?: "engine" | "hf";
 }
@@ -134,20 +138,24 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
     });
   const ids = g.input("input_ids", ["B", S], { dtype: "int64" });
   // cos/sin of the rotary embedding per row and position [B, 1, S, hd], and the additive attention
-  // bias [B, 1, 1, S, K]: 0 where a query may attend, a large negative elsewhere.
-  const { cos4, sin4, bias } = hf ? hfInputs() : engineInputs();
+  // bias [B, 1, 1, S, K]: 0 where a query may attend, a large negative elsewhere. Gemma-2's sliding
+  // layers have their own bias, which also masks keys a window or more positions behind the query.
+  const sliding = hasSlidingLayers(c);
+  const { cos4, sin4, bias, slidingBias } = hf ? hfInputs() : engineInputs();
+  const biasOf = (layer: number): T => (slidingLayer(c, layer) ? slidingBias! : bias);
 
-  function engineInputs(): { cos4: T; sin4: T; bias: T } {
+  function engineInputs(): { cos4: T; sin4: T; bias: T; slidingBias?: T } {
     const cos = g.input("rope_cos", ["B", S, hd]);
     const sin = g.input("rope_sin", ["B", S, hd]);
     const bias = g.input("attn_bias", ["B", 1, 1, S, "K"]);
+    const slidingBias = sliding ? g.input("attn_bias_sliding", ["B", 1, 1, S, "K"]) : undefined;
     const cos4 = g.raw("Unsqueeze", [cos, g.const([1], "int64")], cos.dtype, ["B", 1, S, hd]);
     const sin4 = g.raw("Unsqueeze", [sin, g.const([1], "int64")], sin.dtype, ["B", 1, S, hd]);
-    return { cos4, sin4, bias };
+    return { cos4, sin4, bias, slidingBias };
   }
 
   /** The same tensors from position_ids and attention_mask, as transformers' Llama computes them. */
-  function hfInputs(): { cos4: T; sin4: T; bias: T } {
+  function hfInputs(): { cos4: T; sin4: T; bias: T; slidingBias?: T } {
     const f = g.float;
     const i64 = (v: number[], dims?: number[]) => g.const(v, "int64", dims);
     const mask = g.input("attention_mask", ["B", "K"], { dtype: "int64" });
@@ -182,10 +190,34 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
     const kept5 = g.raw("Unsqueeze", [kept, i64([1, 2, 3])], "bool", ["B", 1, 1, 1, "K"]);
     const allowed = g.raw("And", [causal, kept5], "bool", ["B", 1, 1, S, "K"]);
     const bias = g.raw("Where", [allowed, g.scalar(0), g.scalar(MASKED)], f, ["B", 1, 1, S, "K"]);
+    let slidingBias: T | undefined;
+    if (sliding) {
+      // A key's position is the number of real tokens before it (cumsum − 1 of the mask, as the
+      // position_ids of real tokens are): query p sees key k iff p − k < window, i.e. k > p − window.
+      const keyPos = g.raw(
+        "Sub",
+        [g.raw("CumSum", [mask, i64([1], [])], "int64", ["B", "K"]), one],
+        "int64",
+        ["B", "K"],
+      );
+      const lowest = g.raw("Sub", [pos, i64([c.slidingWindow!], [])], "int64", ["B", S]);
+      const inBand = g.raw(
+        "Greater",
+        [
+          g.raw("Unsqueeze", [keyPos, i64([1, 2, 3])], "int64", ["B", 1, 1, 1, "K"]),
+          g.raw("Unsqueeze", [lowest, i64([1, 2, 4])], "int64", ["B", 1, 1, S, 1]),
+        ],
+        "bool",
+        ["B", 1, 1, S, "K"],
+      );
+      const inWindow = g.raw("And", [allowed, inBand], "bool", ["B", 1, 1, S, "K"]);
+      slidingBias = g.raw("Where", [inWindow, g.scalar(0), g.scalar(MASKED)], f, ["B", 1, 1, S, "K"]);
+    }
     return {
       cos4: g.raw("Cos", [emb4], f, ["B", 1, S, hd]),
       sin4: g.raw("Sin", [emb4], f, ["B", 1, S, hd]),
       bias,
+      slidingBias,
     };
   }
 
@@ -222,6 +254,12 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
     return g.add(y, g.mul(g.linear(g.linear(xd, A), B), g.scalar(lora.scaling)));
   };
 
+  // Gemma-2 scales scores by query_pre_attn_scalar^-0.5 (as Python's ** computes it), others by head_dim^-0.5.
+  const attnScale = c.queryPreAttnScalar === undefined ? 1 / Math.sqrt(hd) : c.queryPreAttnScalar ** -0.5;
+  /** cap·tanh(x / cap) in transformers' order of operations; x itself without a cap. */
+  const softcap = (x: T, cap: number | undefined): T =>
+    cap === undefined ? x : g.mul(g.tanh(g.div(x, g.scalar(cap))), g.scalar(cap));
+
   const rope = (x: T): T => g.add(g.mul(x, cos4), g.mul(g.rotateHalf(x), sin4));
 
   const flatIds = g.raw("Reshape", [ids, g.const([-1], "int64")], "int64", [N]);
@@ -251,22 +289,30 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
     }
     // Grouped-query attention without repeating K/V: query head h uses KV head h // rep, so the
     // rep query heads of one KV head are stacked along the row axis.
-    const qs = g.mul(g.reshape(q, ["B", nKv, `${rep}*S`, hd]), g.scalar(1 / Math.sqrt(hd)));
-    const scores = g.matmul(qs, g.transpose(k, [0, 1, 3, 2])); // [B, nKv, rep*S, K]
-    const probs = g.softmax(g.add(g.reshape(scores, ["B", nKv, rep, S, "K"]), bias), -1);
+    const qs = g.mul(g.reshape(q, ["B", nKv, `${rep}*S`, hd]), g.scalar(attnScale));
+    // [B, nKv, rep*S, K]
+    const scores = softcap(g.matmul(qs, g.transpose(k, [0, 1, 3, 2])), c.attnLogitSoftcapping);
+    const probs = g.softmax(g.add(g.reshape(scores, ["B", nKv, rep, S, "K"]), biasOf(i)), -1);
     const ctx = g.matmul(g.reshape(probs, ["B", nKv, `${rep}*S`, "K"]), v); // [B, nKv, rep*S, hd]
     const merged = g.reshape(g.transpose(g.reshape(ctx, ["B", nH, S, hd]), [0, 2, 1, 3]), [N, nH * hd]);
-    h = g.add(h, lin(merged, i, "o_proj"));
+    // Gemma-2 normalises each block's output before its residual add, and has its own pre-MLP norm.
+    const postNorm = (x: T, name: string) =>
+      arch.sandwichNorms ? rmsNorm(x, w(`${p}.${name}.weight`, [H])) : x;
+    h = g.add(h, postNorm(lin(merged, i, "o_proj"), "post_attention_layernorm"));
 
-    const y = rmsNorm(h, w(`${p}.post_attention_layernorm.weight`, [H]));
+    const preMlp = arch.sandwichNorms ? "pre_feedforward_layernorm" : "post_attention_layernorm";
+    const y = rmsNorm(h, w(`${p}.${preMlp}.weight`, [H]));
     const gate = lin(y, i, "gate_proj");
     const act = g.mul(arch.activation === "silu" ? g.silu(gate) : g.geluTanh(gate), lin(y, i, "up_proj"));
-    return g.add(h, lin(act, i, "down_proj"));
+    return g.add(h, postNorm(lin(act, i, "down_proj"), "post_feedforward_layernorm"));
   };
 
   const head = c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
   const logitsOf = (hidden: T) =>
-    dense(rmsNorm(hidden, w("model.norm.weight", [H])), w(head, [c.vocabSize, H]));
+    softcap(
+      dense(rmsNorm(hidden, w("model.norm.weight", [H])), w(head, [c.vocabSize, H])),
+      c.finalLogitSoftcapping,
+    );
 
   const gradOut = (t: T, gr: T) => g.output(gr, `grad:${t.name}`);
   if (spec.kind === "loss" && spec.checkpoint) {

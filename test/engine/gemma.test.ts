@@ -13,13 +13,13 @@ import {
   saveLlamaCheckpoint,
 } from "../../harness/engine/checkpoint.ts";
 import { loraGraphSpec } from "../../harness/engine/lora.ts";
-import { type FArr, LlamaModel, type LoraTensors } from "../../harness/engine/model.ts";
+import { LlamaModel, type LoraTensors } from "../../harness/engine/model.ts";
 import { ropeInvFreq } from "../../harness/engine/rope.ts";
 import { openSafetensors } from "../../harness/engine/safetensors.ts";
-import { ROOT } from "../cli-helpers.ts";
 import { expectUserError, makeTmp } from "./helpers-io.ts";
+import { f64, flat, REFERENCE_DIR, readReference, rel, withModel } from "./reference-fixture.ts";
 
-const FIX = join(ROOT, "fixtures", "reference", "gemma");
+const FIX = join(REFERENCE_DIR, "gemma");
 const VARIANTS = ["act-absent", "act-tanh", "act-pytorch-tanh"] as const;
 const meta = JSON.parse(readFileSync(join(FIX, "meta.json"), "utf8"));
 const rows: number[][] = meta.input_ids;
@@ -35,14 +35,7 @@ const TOL32_LORA = 1e-5;
 const TOL64 = 1e-14;
 
 const readJson = (p: string) => JSON.parse(readFileSync(p, "utf8"));
-const reference = (file: string, name: string): Float64Array => {
-  const f = openSafetensors(join(FIX, file));
-  try {
-    return Float64Array.from(f.readF64(name));
-  } finally {
-    f.close();
-  }
-};
+const reference = (file: string, name: string) => readReference(join(FIX, file), name);
 
 function checkpointDir(variant: string, configFile: string): string {
   const dir = join(tmp.dir, `${variant}-${configFile}`);
@@ -50,30 +43,6 @@ function checkpointDir(variant: string, configFile: string): string {
   copyFileSync(join(FIX, "act-absent", "model.safetensors"), join(dir, "model.safetensors"));
   copyFileSync(join(FIX, variant, configFile), join(dir, "config.json"));
   return dir;
-}
-
-/** max |a − b| / max |b| over everything. */
-function rel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
-}
-const flat = (logits: Float64Array[][]) => Float64Array.from(logits.flat().flatMap((p) => Array.from(p)));
-const f64 = (m: Map<string, FArr>) => new Map([...m].map(([k, v]) => [k, Float64Array.from(v)] as const));
-
-async function withModel<R>(dir: string, float64: boolean, f: (m: LlamaModel) => Promise<R>): Promise<R> {
-  const ck = loadLlamaCheckpoint(dir);
-  const m = new LlamaModel(ck.config, float64 ? f64(ck.weights) : ck.weights);
-  try {
-    return await f(m);
-  } finally {
-    await m.release();
-  }
 }
 
 const logitsOf = (dir: string, float64: boolean, lora?: LoraTensors) =>

@@ -1,0 +1,58 @@
+/**
+ * Helpers for the engine tests against fixtures/reference (transformers + PEFT outputs): reading a
+ * reference array, the relative error every bound is stated in, and a model over a checkpoint in
+ * float32 or float64.
+ */
+import { join } from "node:path";
+import { expect } from "vitest";
+import { loadLlamaCheckpoint } from "../../harness/engine/checkpoint.ts";
+import { type FArr, LlamaModel } from "../../harness/engine/model.ts";
+import { openSafetensors } from "../../harness/engine/safetensors.ts";
+import { ROOT } from "../cli-helpers.ts";
+
+export const REFERENCE_DIR = join(ROOT, "fixtures", "reference");
+
+/** One float64 array of a reference safetensors file. */
+export function readReference(path: string, name: string): Float64Array {
+  const f = openSafetensors(path);
+  try {
+    return Float64Array.from(f.readF64(name));
+  } finally {
+    f.close();
+  }
+}
+
+/** max |a − b| / max |b| over everything. */
+export function rel(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return num / den;
+}
+
+/** [row][position][vocab] logits as one flat array, row-major. */
+export const flat = (logits: Float64Array[][]) =>
+  Float64Array.from(logits.flat().flatMap((p) => Array.from(p)));
+
+/** The same tensors in float64 (a float64 model builds float64 graphs). */
+export const f64 = (m: Map<string, FArr>) =>
+  new Map([...m].map(([k, v]) => [k, Float64Array.from(v)] as const));
+
+/** Run f on a model of the checkpoint in `dir` (float64 weights when asked), released afterwards. */
+export async function withModel<R>(
+  dir: string,
+  float64: boolean,
+  f: (m: LlamaModel) => Promise<R>,
+): Promise<R> {
+  const ck = loadLlamaCheckpoint(dir);
+  const m = new LlamaModel(ck.config, float64 ? f64(ck.weights) : ck.weights);
+  try {
+    return await f(m);
+  } finally {
+    await m.release();
+  }
+}
