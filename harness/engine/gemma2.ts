@@ -34,11 +34,6 @@ export function slidingLayer(c: Gemma2Options, i: number): boolean {
   return c.slidingWindow !== undefined && c.layerTypes?.[i] === "sliding_attention";
 }
 
-/** Whether any layer does (then the graphs take a second attention bias). */
-export function hasSlidingLayers(c: Gemma2Options): boolean {
-  return c.layerTypes?.some((_, i) => slidingLayer(c, i)) ?? false;
-}
-
 /** The Gemma-2 fields of a config.json (model_type "gemma2"); `bad` throws the one-line user error. */
 export function parseGemma2Options(
   c: Record<string, unknown>,
@@ -94,31 +89,4 @@ export function gemma2ConfigFields(c: Gemma2Options): Record<string, unknown> {
     query_pre_attn_scalar: c.queryPreAttnScalar,
     sliding_window: c.slidingWindow ?? null,
   };
-}
-
-/** Whether query s of row b may attend to key k (0 … K − 1; query s is key K − S + s). */
-export type Allowed = (b: number, s: number, k: number) => boolean;
-/** Whether key k of row b is a real token (not padding). */
-export type KeyMask = (b: number, k: number) => boolean;
-
-/**
- * `allowed` narrowed to the window of the sliding layers, or undefined when no layer slides. A key's
- * position counts the real keys before it, so padding takes no place in the window and a left-padded
- * row sees what it sees alone (transformers counts cache slots, padding included; the two agree on
- * every unpadded row).
- */
-export function windowed(
-  c: Gemma2Options,
-  dims: { B: number; S: number; K: number },
-  allowed: Allowed,
-  keyMask: KeyMask,
-): Allowed | undefined {
-  if (!hasSlidingLayers(c)) return undefined;
-  const { B, S, K } = dims;
-  const window = c.slidingWindow!;
-  const pos = Array.from({ length: B }, (_, b) => {
-    let n = 0;
-    return Int32Array.from({ length: K }, (_, k) => (keyMask(b, k) ? n++ : n));
-  });
-  return (b, s, k) => allowed(b, s, k) && pos[b][K - S + s] - pos[b][k] < window;
 }

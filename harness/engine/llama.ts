@@ -21,7 +21,7 @@
  */
 import { archFeatures, linearShape, linearWeightName, loraKey } from "./architecture.ts";
 import type { LlamaConfig } from "./checkpoint.ts";
-import { hasSlidingLayers, slidingLayer } from "./gemma2.ts";
+import { slidingLayer } from "./gemma2.ts";
 import { type Dim, Graph, type T } from "./graph.ts";
 import { elemType } from "./onnx.ts";
 import { type QuantInit, quantLinear } from "./quant/graph.ts";
@@ -60,8 +60,6 @@ export interface GraphSpec {
    * Face's ONNX decoders, which transformers.js feeds: input_ids, attention_mask [batch, past +
    * new], position_ids, past_key_values.i.key|value → logits at every new position [batch, new,
    * vocab] and present.i.key|value; rotary angles and the causal bias are computed in the graph.
-   * Sliding-window layers take a second bias, `attn_bias_sliding` (engine), or compute it from
-   * attention_mask and position_ids (hf).
    */
   io?: "engine" | "hf";
 }
@@ -138,24 +136,20 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
     });
   const ids = g.input("input_ids", ["B", S], { dtype: "int64" });
   // cos/sin of the rotary embedding per row and position [B, 1, S, hd], and the additive attention
-  // bias [B, 1, 1, S, K]: 0 where a query may attend, a large negative elsewhere. Gemma-2's sliding
-  // layers have their own bias, which also masks keys a window or more positions behind the query.
-  const sliding = hasSlidingLayers(c);
-  const { cos4, sin4, bias, slidingBias } = hf ? hfInputs() : engineInputs();
-  const biasOf = (layer: number): T => (slidingLayer(c, layer) ? slidingBias! : bias);
+  // bias [B, 1, 1, S, K]: 0 where a query may attend, a large negative elsewhere.
+  const { cos4, sin4, bias } = hf ? hfInputs() : engineInputs();
 
-  function engineInputs(): { cos4: T; sin4: T; bias: T; slidingBias?: T } {
+  function engineInputs(): { cos4: T; sin4: T; bias: T } {
     const cos = g.input("rope_cos", ["B", S, hd]);
     const sin = g.input("rope_sin", ["B", S, hd]);
     const bias = g.input("attn_bias", ["B", 1, 1, S, "K"]);
-    const slidingBias = sliding ? g.input("attn_bias_sliding", ["B", 1, 1, S, "K"]) : undefined;
     const cos4 = g.raw("Unsqueeze", [cos, g.const([1], "int64")], cos.dtype, ["B", 1, S, hd]);
     const sin4 = g.raw("Unsqueeze", [sin, g.const([1], "int64")], sin.dtype, ["B", 1, S, hd]);
-    return { cos4, sin4, bias, slidingBias };
+    return { cos4, sin4, bias };
   }
 
   /** The same tensors from position_ids and attention_mask, as transformers' Llama computes them. */
-  function hfInputs(): { cos4: T; sin4: T; bias: T; slidingBias?: T } {
+  function hfInputs(): { cos4: T; sin4: T; bias: T } {
     const f = g.float;
     const i64 = (v: number[], dims?: number[]) => g.const(v, "int64", dims);
     const mask = g.input("attention_mask", ["B", "K"], { dtype: "int64" });
@@ -190,35 +184,45 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
     const kept5 = g.raw("Unsqueeze", [kept, i64([1, 2, 3])], "bool", ["B", 1, 1, 1, "K"]);
     const allowed = g.raw("And", [causal, kept5], "bool", ["B", 1, 1, S, "K"]);
     const bias = g.raw("Where", [allowed, g.scalar(0), g.scalar(MASKED)], f, ["B", 1, 1, S, "K"]);
-    let slidingBias: T | undefined;
-    if (sliding) {
-      // A key's position is the number of real tokens before it (cumsum − 1 of the mask, as the
-      // position_ids of real tokens are): query p sees key k iff p − k < window, i.e. k > p − window.
-      const keyPos = g.raw(
-        "Sub",
-        [g.raw("CumSum", [mask, i64([1], [])], "int64", ["B", "K"]), one],
-        "int64",
-        ["B", "K"],
-      );
-      const lowest = g.raw("Sub", [pos, i64([c.slidingWindow!], [])], "int64", ["B", S]);
-      const inBand = g.raw(
-        "Greater",
-        [
-          g.raw("Unsqueeze", [keyPos, i64([1, 2, 3])], "int64", ["B", 1, 1, 1, "K"]),
-          g.raw("Unsqueeze", [lowest, i64([1, 2, 4])], "int64", ["B", 1, 1, S, 1]),
-        ],
-        "bool",
-        ["B", 1, 1, S, "K"],
-      );
-      const inWindow = g.raw("And", [allowed, inBand], "bool", ["B", 1, 1, S, "K"]);
-      slidingBias = g.raw("Where", [inWindow, g.scalar(0), g.scalar(MASKED)], f, ["B", 1, 1, S, "K"]);
-    }
     return {
       cos4: g.raw("Cos", [emb4], f, ["B", 1, S, hd]),
       sin4: g.raw("Sin", [emb4], f, ["B", 1, S, hd]),
       bias,
-      slidingBias,
     };
+  }
+
+  // Gemma-2's sliding layers also mask the keys a window or more behind the query: query p sees key
+  // k iff p − k < window, counted in cache slots as transformers does. Query s is slot K − S + s in
+  // every graph (logits and loss: K = S; a decode step: the past, then the new tokens), so the band
+  // needs only the bias's shape. Left padding precedes every real token, so slots and positions
+  // give the same window.
+  let slidingBias: T | undefined;
+  const biasOf = (layer: number): T => {
+    if (!slidingLayer(c, layer)) return bias;
+    slidingBias ??= windowed(bias, c.slidingWindow!);
+    return slidingBias;
+  };
+
+  function windowed(full: T, window: number): T {
+    const i64 = (v: number[], dims?: number[]) => g.const(v, "int64", dims);
+    const size = (axis: number) =>
+      g.raw(
+        "Reshape",
+        [g.raw("Shape", [full], "int64", [1], { start: axis, end: axis + 1 }), i64([], [0])],
+        "int64",
+        [],
+      );
+    const Sn = size(3);
+    const K = size(4);
+    const zero = i64([0], []);
+    const one = i64([1], []);
+    const keys = g.raw("Range", [zero, K, one], "int64", ["K"]);
+    // The lowest key each query sees: its slot K − S + s, less window − 1.
+    const first = g.raw("Sub", [K, g.raw("Add", [Sn, i64([window - 1], [])], "int64", [])], "int64", []);
+    const lowest = g.raw("Add", [g.raw("Range", [zero, Sn, one], "int64", [S]), first], "int64", [S]);
+    const lowest2 = g.raw("Unsqueeze", [lowest, i64([1])], "int64", [S, 1]);
+    const inBand = g.raw("GreaterOrEqual", [keys, lowest2], "bool", [S, "K"]);
+    return g.raw("Where", [inBand, full, g.scalar(MASKED)], full.dtype, ["B", 1, 1, S, "K"]);
   }
 
   const rmsNorm = (x: T, weight: T): T => {

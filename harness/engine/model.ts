@@ -11,7 +11,6 @@ import { join } from "node:path";
 import type ort from "onnxruntime-node";
 import { linearShape, llamaWeightNames, loraShapes } from "./architecture.ts";
 import { type Checkpoint, type LlamaConfig, loadLlamaCheckpoint } from "./checkpoint.ts";
-import { type Allowed, type KeyMask, windowed } from "./gemma2.ts";
 import { type BuiltGraph, buildLlamaGraph, dropoutKey, type LoraGraphSpec, MASKED } from "./llama.ts";
 import { QuantStore } from "./quant/store.ts";
 import type { QuantTensor, WeightQuant } from "./quant/types.ts";
@@ -316,21 +315,12 @@ export class LlamaModel {
   }
 
   /** Additive attention bias [B,1,1,S,K]: query s of row b sees key k iff allowed(b, s, k). */
-  private bias(B: number, S: number, K: number, allowed: Allowed): FArr {
+  private bias(B: number, S: number, K: number, allowed: (b: number, s: number, k: number) => boolean): FArr {
     const out = this.alloc(B * S * K);
     for (let b = 0; b < B; b++)
       for (let s = 0; s < S; s++)
         for (let k = 0; k < K; k++) out[(b * S + s) * K + k] = allowed(b, s, k) ? 0 : MASKED;
     return out;
-  }
-
-  /** attn_bias, and attn_bias_sliding when Gemma-2 layers slide (see windowed in gemma2.ts). */
-  private biasFeeds(B: number, S: number, K: number, allowed: Allowed, keyMask: KeyMask) {
-    const dims = [B, 1, 1, S, K];
-    const feeds: Record<string, FeedTensor> = { attn_bias: { data: this.bias(B, S, K, allowed), dims } };
-    const sliding = windowed(this.config, { B, S, K }, allowed, keyMask);
-    if (sliding) feeds.attn_bias_sliding = { data: this.bias(B, S, K, sliding), dims };
-    return feeds;
   }
 
   /** Right-pad rows to one length. Returns ids, the per-row lengths and the padded length. */
@@ -356,13 +346,7 @@ export class LlamaModel {
       input_ids: { data: ids, dims: [B, T] },
       rope_cos: { data: cos, dims: [B, T, hd] },
       rope_sin: { data: sin, dims: [B, T, hd] },
-      ...this.biasFeeds(
-        B,
-        T,
-        T,
-        (b, s, k) => k <= s && k < lens[b],
-        (b, k) => k < lens[b],
-      ),
+      attn_bias: { data: this.bias(B, T, T, (b, s, k) => k <= s && k < lens[b]), dims: [B, 1, 1, T, T] },
     };
     return { feeds, T, lens };
   }
@@ -472,13 +456,10 @@ export class LlamaModel {
       input_ids: { data: ids, dims: [B, S] },
       rope_cos: { data: cos, dims: [B, S, c.headDim] },
       rope_sin: { data: sin, dims: [B, S, c.headDim] },
-      ...this.biasFeeds(
-        B,
-        S,
-        K,
-        (b, s, k) => k <= P + s && keyMask[b][k],
-        (b, k) => keyMask[b][k],
-      ),
+      attn_bias: {
+        data: this.bias(B, S, K, (b, s, k) => k <= P + s && keyMask[b][k]),
+        dims: [B, 1, 1, S, K],
+      },
       ...this.paramFeeds(session, lora),
     };
     const kvDims = [B, c.numKvHeads, P, c.headDim];

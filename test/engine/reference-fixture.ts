@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { expect } from "vitest";
 import { loadLlamaCheckpoint } from "../../harness/engine/checkpoint.ts";
-import { type FArr, LlamaModel } from "../../harness/engine/model.ts";
+import { type FArr, LlamaModel, type LoraTensors, type LossBatch } from "../../harness/engine/model.ts";
 import { openSafetensors } from "../../harness/engine/safetensors.ts";
 import { ROOT } from "../cli-helpers.ts";
 
@@ -55,4 +55,22 @@ export async function withModel<R>(
   } finally {
     await m.release();
   }
+}
+
+/**
+ * Loss and gradients of the checkpoint in `dir` (float64) with and without per-layer recomputation
+ * in the backward pass: they must agree. Returns how many tensors got a gradient.
+ */
+export async function expectRecomputationChangesNothing(
+  dir: string,
+  batch: LossBatch,
+  opts: { lora?: LoraTensors; trainable: "lora" | "all" },
+): Promise<number> {
+  const run = (checkpointing: boolean) =>
+    withModel(dir, true, (m) => m.lossAndGrads(batch, { ...opts, checkpointing }));
+  const plain = await run(false);
+  const recomputed = await run(true);
+  expect(recomputed.loss).toBeCloseTo(plain.loss, 12);
+  for (const [k, g] of plain.grads) expect(rel(recomputed.grads.get(k)!, g)).toBeLessThan(1e-12);
+  return plain.grads.size;
 }
