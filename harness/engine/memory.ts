@@ -8,7 +8,9 @@
  *   - kept for the backward pass: the attention probabilities [B, heads, T, T], four [N, intermediate]
  *     (seven for Gemma's GeGLU, whose tanh GELU keeps x², tanh, ½x and 1 + tanh besides) and four
  *     [N, hidden] tensors, the queries [N, heads·hd] and keys [N, 2·kv·hd] (head_dim and the KV heads
- *     from the config: Gemma's multi-query attention keeps one KV head);
+ *     from the config: Gemma's multi-query attention keeps one KV head); Gemma-2 keeps one more
+ *     [N, hidden] for its extra norms, one more [B, heads, T, T] (the tanh) when the attention logits
+ *     are soft-capped, and one more logits-sized tensor when the final logits are;
  *   - with recomputation: each layer's input [N, hidden], plus the largest transient of one rebuilt
  *     layer (two [B, heads, T, T] tensors in the attention backward, or five [N, intermediate] in the
  *     MLP's, three more for GeGLU);
@@ -21,6 +23,7 @@
 import os from "node:os";
 import { archFeatures, countLoraParams, countModelParams, linearShape } from "./architecture.ts";
 import type { LlamaConfig } from "./checkpoint.ts";
+import { slidingLayer } from "./gemma2.ts";
 import { quantizedWeightBytes } from "./quant/spec.ts";
 import type { QuantSpec } from "./quant/types.ts";
 import type { Device } from "./session.ts";
@@ -108,15 +111,18 @@ export function activationElements(s: TrainShape): number {
   const q = c.numHeads * c.headDim;
   const kv = c.numKvHeads * c.headDim;
   const probs = B * c.numHeads * T * T;
-  const logits = 3 * B * s.labelsPerRow * c.vocabSize; // logits, their softmax, their gradient
+  // logits, their softmax, their gradient (and the tanh of Gemma-2's final cap)
+  const logits = (c.finalLogitSoftcapping === undefined ? 3 : 4) * B * s.labelsPerRow * c.vocabSize;
   // With dropout the masked LoRA input of each target is kept too.
   const dropped = s.lora.dropout ? s.lora.targets.reduce((n, t) => n + N * linearShape(c, t).inF, 0) : 0;
   const geglu = archFeatures(c).activation === "gelu_tanh" ? 3 : 0;
-  const layer = probs + (4 + geglu) * N * I + 4 * N * H + N * q + 2 * N * kv + dropped;
+  const capped = c.attnLogitSoftcapping === undefined ? 0 : 1;
+  const hidden = archFeatures(c).sandwichNorms ? 5 : 4;
+  const layer = (1 + capped) * probs + (4 + geglu) * N * I + hidden * N * H + N * q + 2 * N * kv + dropped;
   if (!s.checkpointing) return c.numLayers * layer + logits;
   const rebuilt = Math.max(
-    2 * probs + 3 * N * H + 2 * N * q + dropped,
-    (5 + geglu) * N * I + 4 * N * H + dropped,
+    (2 + capped) * probs + 3 * N * H + 2 * N * q + dropped,
+    (5 + geglu) * N * I + hidden * N * H + dropped,
   );
   return c.numLayers * N * H + rebuilt + logits;
 }
@@ -133,8 +139,8 @@ export function estimateTrainPeak(s: TrainShape): MemoryEstimate {
     dropout_masks: s.lora.dropout
       ? c.numLayers * s.lora.targets.reduce((n, t) => n + N * linearShape(c, t).inF, 0) * F32
       : 0,
-    // rope tables and the additive attention bias.
-    feeds: (2 * N * c.headDim + s.microBatch * s.seqLen * s.seqLen) * F32,
+    // rope tables and the additive attention bias (and its windowed copy for sliding layers).
+    feeds: (2 * N * c.headDim + biases(c) * s.microBatch * s.seqLen * s.seqLen) * F32,
     head_cast: headCast(s),
     activations,
     runtime: RUNTIME_BASE + ARENA_SLACK * activations,
@@ -161,8 +167,9 @@ export function estimateDecodePeak(s: DecodeShape): MemoryEstimate {
   const K = P + s.maxNewTokens;
   // past and present caches coexist during a step.
   const cache = 2 * 2 * c.numLayers * B * c.numKvHeads * K * c.headDim * F32;
+  const scores = c.attnLogitSoftcapping === undefined ? 2 : 3;
   const prefill =
-    (2 * B * c.numHeads * P * P + 3 * B * P * c.intermediateSize + 4 * B * P * c.hiddenSize) * F32;
+    (scores * B * c.numHeads * P * P + 3 * B * P * c.intermediateSize + 4 * B * P * c.hiddenSize) * F32;
   const parts = {
     weights: storedWeights(s),
     kv_cache: cache,
@@ -225,6 +232,11 @@ export function planDecoding(
     fits: false,
     minimumBytes: Math.ceil(estimateDecodePeak({ ...s, batch: 1 }).peakBytes * (1 + ESTIMATE_TOLERANCE)),
   };
+}
+
+/** Attention biases a graph holds: the causal one, and the windowed one when a layer slides. */
+function biases(c: LlamaConfig): number {
+  return Array.from({ length: c.numLayers }, (_, i) => slidingLayer(c, i)).includes(true) ? 2 : 1;
 }
 
 function sum(parts: Record<string, number>): number {

@@ -50,6 +50,24 @@ export const GEMMA_2B_SHAPES: LlamaConfig = {
   ropeScaling: null,
 };
 
+/**
+ * google/gemma-2-2b's shapes: 26 layers alternating sliding (window 4096) and full attention, 8 heads
+ * over 4 KV heads of 256, attention and final logits soft-capped at 50 and 30, the tied 256000-row head.
+ */
+export const GEMMA2_2B_SHAPES: LlamaConfig = {
+  ...GEMMA_2B_SHAPES,
+  modelType: "gemma2",
+  hiddenSize: 2304,
+  intermediateSize: 9216,
+  numLayers: 26,
+  numKvHeads: 4,
+  queryPreAttnScalar: 256,
+  attnLogitSoftcapping: 50,
+  finalLogitSoftcapping: 30,
+  slidingWindow: 4096,
+  layerTypes: Array.from({ length: 26 }, (_, i) => (i % 2 ? "full_attention" : "sliding_attention")),
+};
+
 /** A smaller model of the same architecture for smoke runs (`--quick`). */
 export const QUICK_SHAPES: LlamaConfig = {
   ...TINYLLAMA_SHAPES,

@@ -5,25 +5,44 @@
  * shows up here before it shows up in a benchmark.
  */
 import { describe, expect, it } from "vitest";
+import type { LlamaConfig } from "../../harness/engine/checkpoint.ts";
 import { buildLlamaGraph } from "../../harness/engine/llama.ts";
 import { activationElements } from "../../harness/engine/memory.ts";
-import { TINYLLAMA_SHAPES } from "../../harness/engine/perf.ts";
+import { GEMMA2_2B_SHAPES, TINYLLAMA_SHAPES } from "../../harness/engine/perf.ts";
 import { peakLiveBytes, withShapes } from "./liveness.ts";
 
 const targets = ["q_proj", "v_proj"];
 
-function simulated(layers: number, rows: number, checkpoint: boolean, dropout = false): number {
-  const config = { ...TINYLLAMA_SHAPES, numLayers: layers };
+const withLayers = (c: LlamaConfig, numLayers: number): LlamaConfig => ({
+  ...c,
+  numLayers,
+  layerTypes: c.layerTypes?.slice(0, numLayers),
+});
+
+function simulated(
+  layers: number,
+  rows: number,
+  checkpoint: boolean,
+  dropout = false,
+  shapes0 = TINYLLAMA_SHAPES,
+): number {
+  const config = withLayers(shapes0, layers);
   const { result, shapes } = withShapes(() =>
     buildLlamaGraph({ config, kind: "loss", lora: { r: 8, scaling: 2, targets, dropout }, checkpoint }),
   );
   return peakLiveBytes(result.bytes, shapes, { B: rows, S: 640, K: 640, M: rows * 128 });
 }
 
-const estimated = (layers: number, rows: number, checkpointing: boolean, dropout = false) =>
+const estimated = (
+  layers: number,
+  rows: number,
+  checkpointing: boolean,
+  dropout = false,
+  shapes0 = TINYLLAMA_SHAPES,
+) =>
   4 *
   activationElements({
-    config: { ...TINYLLAMA_SHAPES, numLayers: layers },
+    config: withLayers(shapes0, layers),
     microBatch: rows,
     seqLen: 640,
     labelsPerRow: 128,
@@ -53,4 +72,18 @@ describe("activation memory in onnxruntime's execution order (TinyLlama's shapes
       expect(Math.abs(est - sim) / sim).toBeLessThan(0.15);
     },
   );
+});
+
+describe("Gemma-2-2B's shapes (extra norms, soft-capped attention and logits, 640 tokens)", () => {
+  it("each layer adds what the memory model says, within 5 percent", () => {
+    const perLayer = (f: typeof simulated) =>
+      (f(8, 1, false, false, GEMMA2_2B_SHAPES) - f(4, 1, false, false, GEMMA2_2B_SHAPES)) / 4;
+    const sim = perLayer(simulated);
+    expect(Math.abs(perLayer(estimated) - sim) / sim).toBeLessThan(0.05);
+  });
+
+  it.each([false, true])("the whole step matches within 15 percent, recomputation %s", (ck) => {
+    const sim = simulated(8, 1, ck, false, GEMMA2_2B_SHAPES);
+    expect(Math.abs(estimated(8, 1, ck, false, GEMMA2_2B_SHAPES) - sim) / sim).toBeLessThan(0.15);
+  });
 });

@@ -23,6 +23,19 @@ const batch: LossBatch = {
 const FAMILIES: [string, Partial<LlamaConfig>][] = [
   ["llama", {}],
   ["gemma", { modelType: "gemma", numKvHeads: 1, headDim: 8, tieWordEmbeddings: true }],
+  // Gemma-2: four norms per layer, soft-capped scores and logits, a window of 3 on the first layer.
+  [
+    "gemma2",
+    {
+      modelType: "gemma2",
+      tieWordEmbeddings: true,
+      queryPreAttnScalar: 6,
+      attnLogitSoftcapping: 1.5,
+      finalLogitSoftcapping: 2,
+      slidingWindow: 3,
+      layerTypes: ["sliding_attention", "full_attention"],
+    },
+  ],
 ];
 
 describe.each(FAMILIES)("%s: gradients vs central finite differences (fp64)", (_family, arch) => {
