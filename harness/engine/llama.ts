@@ -294,7 +294,7 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
     // Grouped-query attention without repeating K/V: query head h uses KV head h // rep, so the
     // rep query heads of one KV head are stacked along the row axis.
     const qs = g.mul(g.reshape(q, ["B", nKv, `${rep}*S`, hd]), g.scalar(attnScale));
-    // [B, nKv, rep*S, K]
+    // Scores [B, nKv, rep*S, K], soft-capped for Gemma-2.
     const scores = softcap(g.matmul(qs, g.transpose(k, [0, 1, 3, 2])), c.attnLogitSoftcapping);
     const probs = g.softmax(g.add(g.reshape(scores, ["B", nKv, rep, S, "K"]), biasOf(i)), -1);
     const ctx = g.matmul(g.reshape(probs, ["B", nKv, `${rep}*S`, "K"]), v); // [B, nKv, rep*S, hd]
