@@ -73,9 +73,7 @@ describe("memory plan (the study's choices from engine/memory.ts)", () => {
       lora: STUDY.lora,
     };
     const cpu1 = planMemory({ ...STUDY, device: "cpu", budget: 200 * GiB, batchSize: 1 });
-    expect(cpu1.train.peak_bytes).toBe(
-      estimateTrainPeak({ ...shape, checkpointing: false }).peakBytes,
-    );
+    expect(cpu1.train.peak_bytes).toBe(estimateTrainPeak({ ...shape, checkpointing: false }).peakBytes);
   });
 
   it("profile accumulation multiplies the plan's; too small a budget is one UserError naming it and the minimum", () => {
