@@ -121,6 +121,7 @@ export class LlamaModel {
     const session = await Session.create(graph.bytes, {
       ...this.opts,
       float64: this.float === "float64",
+      prepack: graph.prepack,
       externalData: graph.frozen.map((name) => ({ path: name, data: this.bytesOf(name) })),
       outputLocation: spec.kind === "decode" ? this.cacheLocation() : undefined,
       profilePrefix: this.opts.profileDir && join(this.opts.profileDir, `${spec.kind}-${this.profiled++}`),

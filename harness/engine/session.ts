@@ -111,6 +111,12 @@ export class Session {
       float64?: boolean;
       externalData?: ExternalFile[];
       outputLocation?: Record<string, OutputLocation>;
+      /**
+       * Let kernels prepack their constant weights at session creation. Graphs whose 4-bit int4 codes
+       * are true constants need it: MatMulNBits then repacks them once into MLAS's layout, and without
+       * that it dequantizes the whole weight on every run (about 80× slower at batch 1).
+       */
+      prepack?: boolean;
     } = {},
   ): Promise<Session> {
     const device = opts.device ?? "cpu";
@@ -120,13 +126,14 @@ export class Session {
     const threads = resolveThreads(opts.threads);
     const inner = await ort.InferenceSession.create(model, {
       externalData: opts.externalData,
-      // MLAS would prepack constant Gemm/MatMul weights into packed copies: at TinyLlama's shapes that
-      // tripled session creation (46 s vs 16 s) and bought nothing measurable.
+      // Unless asked (prepack), no prepacking: MLAS would prepack constant Gemm/MatMul weights into
+      // packed copies, which at TinyLlama's shapes tripled session creation (46 s vs 16 s) and bought
+      // nothing measurable.
       // Common-subexpression elimination would merge what the graphs compute twice on purpose: the
       // forward and backward upcasts of an fp16 weight (one fp32 copy alive in between) and, with
       // recomputation, a layer's forward pass.
       extra: {
-        session: { disable_prepacking: "1" },
+        session: { disable_prepacking: opts.prepack ? "0" : "1" },
         optimization: { disable_specified_optimizers: "CommonSubexpressionElimination" },
       },
       executionProviders: providers(device),
