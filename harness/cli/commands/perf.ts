@@ -112,14 +112,15 @@ function quantFigures(quick: boolean, device: string | undefined, fp32Decode: nu
   const q = JSON.parse(r.stdout);
   return {
     ...q,
+    decode_tokens_per_s_fp32: fp32Decode,
     nf4: {
       ...q.nf4,
       train_tokens_per_s_fp32: fp32Train,
-      train_over_fp32: Math.round((q.nf4.train_tokens_per_s / fp32Train) * 1000) / 1000,
+      train_over_fp32: ratio(q.nf4.train_tokens_per_s, fp32Train),
+      decode_over_fp32: ratio(q.nf4.decode_tokens_per_s, fp32Decode),
     },
-    int4: {
-      ...q.int4,
-      decode_over_fp32: Math.round((q.int4.decode_tokens_per_s / fp32Decode) * 1000) / 1000,
-    },
+    int4: { ...q.int4, decode_over_fp32: ratio(q.int4.decode_tokens_per_s, fp32Decode) },
   };
 }
+
+const ratio = (x: number, fp32: number) => Math.round((x / fp32) * 1000) / 1000;
