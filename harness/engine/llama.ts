@@ -24,7 +24,7 @@ import type { LlamaConfig } from "./checkpoint.ts";
 import { slidingLayer } from "./gemma2.ts";
 import { type Dim, Graph, type T } from "./graph.ts";
 import { elemType } from "./onnx.ts";
-import { type QuantInit, quantLinear } from "./quant/graph.ts";
+import { prepackInt4, type QuantInit, quantLinear } from "./quant/graph.ts";
 import type { WeightQuant } from "./quant/types.ts";
 import { ropeInvFreq } from "./rope.ts";
 import { storedHalf, type WeightStorage } from "./storage.ts";
@@ -77,6 +77,8 @@ export interface BuiltGraph {
   trainable: string[];
   /** Checkpoint weights held by the session (external data, supplied at creation, never fed). */
   frozen: string[];
+  /** The session must prepack: the graph's int4 codes are constants (quant/graph.ts, prepackInt4). */
+  prepack: boolean;
 }
 
 export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
@@ -232,11 +234,13 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
   };
 
   // Quantized weights' codes and scales: frozen initializers that stay run-time values (overridable),
-  // so no optimizer folds the dequantization into a float copy at session creation.
+  // so no optimizer folds the dequantization into a float copy at session creation; or, where only
+  // MatMulNBits reads them, constants that it prepacks.
+  const prepack = prepackInt4(spec.quant, g.float, spec.kind === "loss" && trainMode !== "none");
   const qparam = (init: QuantInit): T => {
     let t = params.get(init.name);
     if (!t) {
-      t = g.external(init.name, init.dims, { dtype: init.dtype, overridable: true });
+      t = g.external(init.name, init.dims, { dtype: init.dtype, overridable: !prepack });
       frozen.push(init.name);
       params.set(init.name, t);
     }
@@ -247,7 +251,7 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
     const { inF, outF } = linearShape(c, target);
     const name = linearWeightName(layer, target);
     const y = spec.quant
-      ? quantLinear(g, x, name, spec.quant, outF, inF, qparam)
+      ? quantLinear(g, x, name, spec.quant, outF, inF, qparam, prepack)
       : dense(x, w(name, [outF, inF]));
     const lora = spec.lora;
     if (!lora || !lora.targets.includes(target)) return y;
@@ -321,7 +325,7 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
   const gradOut = (t: T, gr: T) => g.output(gr, `grad:${t.name}`);
   if (spec.kind === "loss" && spec.checkpoint) {
     checkpointedLoss();
-    return { bytes: g.toBytes(), trainable: trainable.map((t) => t.name), frozen };
+    return { bytes: g.toBytes(), trainable: trainable.map((t) => t.name), frozen, prepack };
   }
   let h = h0;
   for (let i = 0; i < c.numLayers; i++) h = layer(i, h);
@@ -354,7 +358,7 @@ export function buildLlamaGraph(spec: GraphSpec): BuiltGraph {
       });
     }
   }
-  return { bytes: g.toBytes(), trainable: trainable.map((t) => t.name), frozen };
+  return { bytes: g.toBytes(), trainable: trainable.map((t) => t.name), frozen, prepack };
 
   function lossOf(hidden: T): T {
     const pos = g.input("loss_pos", ["M"], { dtype: "int64" });

@@ -142,6 +142,7 @@ export class LlamaModel {
     const session = await Session.create(graph.bytes, {
       ...this.opts,
       float64: this.float === "float64",
+      prepack: graph.prepack,
       externalData: files
         ? undefined
         : graph.frozen.map((name) => ({ path: name, data: this.bytesOf(name) })),

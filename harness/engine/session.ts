@@ -113,6 +113,12 @@ export class Session {
       /** Folder of external-data files (WeightFolder): the session maps them instead of copying. */
       externalDataDir?: string;
       outputLocation?: Record<string, OutputLocation>;
+      /**
+       * Let kernels prepack their constant weights at session creation. Graphs whose 4-bit int4 codes
+       * are true constants need it: MatMulNBits then repacks them once into MLAS's layout, and without
+       * that it dequantizes the whole weight on every run (about 80× slower at batch 1).
+       */
+      prepack?: boolean;
     } = {},
   ): Promise<Session> {
     const device = opts.device ?? "cpu";
@@ -122,14 +128,15 @@ export class Session {
     const threads = resolveThreads(opts.threads);
     const inner = await ort.InferenceSession.create(model, {
       externalData: opts.externalData,
-      // MLAS would prepack constant Gemm/MatMul weights into packed copies: at TinyLlama's shapes that
-      // tripled session creation (46 s vs 16 s) and bought nothing measurable.
+      // Unless asked (prepack), no prepacking: MLAS would prepack constant Gemm/MatMul weights into
+      // packed copies, which at TinyLlama's shapes tripled session creation (46 s vs 16 s) and bought
+      // nothing measurable.
       // Common-subexpression elimination would merge what the graphs compute twice on purpose: the
       // forward and backward upcasts of an fp16 weight (one fp32 copy alive in between) and, with
       // recomputation, a layer's forward pass.
       extra: {
         session: {
-          disable_prepacking: "1",
+          disable_prepacking: opts.prepack ? "0" : "1",
           ...(opts.externalDataDir
             ? { model_external_initializers_file_folder_path: opts.externalDataDir }
             : {}),

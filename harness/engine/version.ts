@@ -17,7 +17,7 @@ import { type Device, ortVersion } from "./session.ts";
  * the training loop, dropout draws, decoding, prompt building, tokenizer loading. Then record the new
  * fingerprint in the numerics-version test.
  */
-export const NUMERICS_VERSION = 2;
+export const NUMERICS_VERSION = 3;
 
 export function engineVersion(): string {
   return `numerics-${NUMERICS_VERSION}`;

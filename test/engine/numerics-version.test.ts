@@ -17,7 +17,7 @@ import { tempDir } from "../cli-helpers.ts";
 
 /** Recorded with `LORA_BENCH_PRINT_FINGERPRINT=1 npx vitest run test/engine/numerics-version.test.ts`. */
 const FINGERPRINT = {
-  version: 2,
+  version: 3,
   promptIds: "fb733985deed851c",
   losses: [0.4467368, 0.7144378, 0.7589431, 0.4380515],
   gradNorms: [0.1312761, 0.207533, 0.2466039, 0.1348578],

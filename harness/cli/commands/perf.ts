@@ -146,15 +146,14 @@ function quantFigures(quick: boolean, device: string | undefined, fp32Decode: nu
   const q = childFigures(["--quant-only"], quick, device);
   return {
     ...q,
+    decode_tokens_per_s_fp32: fp32Decode,
     nf4: {
       ...q.nf4,
       train_tokens_per_s_fp32: fp32Train,
-      train_over_fp32: Math.round((q.nf4.train_tokens_per_s / fp32Train) * 1000) / 1000,
+      train_over_fp32: ratio(q.nf4.train_tokens_per_s, fp32Train),
+      decode_over_fp32: ratio(q.nf4.decode_tokens_per_s, fp32Decode),
     },
-    int4: {
-      ...q.int4,
-      decode_over_fp32: Math.round((q.int4.decode_tokens_per_s / fp32Decode) * 1000) / 1000,
-    },
+    int4: { ...q.int4, decode_over_fp32: ratio(q.int4.decode_tokens_per_s, fp32Decode) },
   };
 }
 
@@ -166,3 +165,4 @@ function childFigures(flags: string[], quick: boolean, device: string | undefine
   if (r.status !== 0) throw new Error(`perf: ${flags[0]} exited with ${r.status}`);
   return JSON.parse(r.stdout);
 }
+const ratio = (x: number, fp32: number) => Math.round((x / fp32) * 1000) / 1000;

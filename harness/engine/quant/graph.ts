@@ -5,6 +5,7 @@
  *   backward         dx = dy · W with W rebuilt from the codes right then (Graph.frozenLinear), so a
  *                    training step holds at most one dequantized weight at a time;
  *   float64          W dequantized by standard ops (check graphs; the contrib kernels are float-only).
+ * int4 in float32 graphs without a backward pass (decoding, logits) is prepacked: see prepackInt4.
  * Dequantizing uses a [256, 2] table that maps each packed byte to its two values:
  *   NF4  W = NF4_CODE[code] × absmax;   int4  W = (code − zero point) × scale.
  *
@@ -15,7 +16,7 @@
  * values QLoRA computes with; the 8-bit storage of absmax is not kept inside the session).
  */
 import type { Graph, T } from "../graph.ts";
-import { CONTRIB_DOMAIN } from "./kernels.ts";
+import { CONTRIB_DOMAIN, INT4_PREPACKED_ACCURACY_LEVEL } from "./kernels.ts";
 import { NF4_CODE } from "./nf4.ts";
 import type { QuantTensor, WeightQuant } from "./types.ts";
 
@@ -67,6 +68,24 @@ export function quantInitBytes(init: QuantInit, t: QuantTensor, absmax: () => Fl
   return t.t.zeroPoints;
 }
 
+/**
+ * Whether a graph holds its int4 codes as true constants that MatMulNBits prepacks at session
+ * creation (then the session must be created with prepacking on). Unprepacked, the kernel
+ * dequantizes the whole weight into a float buffer on every run: ~30 ms per TinyLlama MLP weight
+ * against 0.15 ms prepacked. Only float32 graphs with no backward pass qualify: there the codes enter
+ * nothing but MatMulNBits. Where a backward rebuilds W from them (or float64 dequantizes them in the
+ * forward), constant codes would let the optimizer fold that rebuilding into resident float copies,
+ * so they stay run-time values (Graph.external's overridable). NF4 is never prepacked: MatMulBnb4 ran
+ * no faster with it (4.0 ms either way at the same shape).
+ */
+export function prepackInt4(
+  q: WeightQuant | undefined,
+  float: "float32" | "float64",
+  backward: boolean,
+): boolean {
+  return q?.type === "int4" && float === "float32" && !backward;
+}
+
 /** A [256, 2] table: for each byte value, the float values of its two 4-bit codes in packing order. */
 function pairTable(g: Graph, value: (code: number) => number, highFirst: boolean): T {
   const v: number[] = [];
@@ -90,7 +109,8 @@ function unpack(g: Graph, packed: T, table: T, zero: T | null): T {
 
 /**
  * y = x · Wᵀ for the quantized weight `name` ([outF, inF]); `param(init)` returns the graph tensor
- * of one external initializer (declared once per graph by the caller).
+ * of one external initializer (declared once per graph by the caller); `prepacked`: the graph's
+ * prepackInt4() (its int4 codes are constants the session prepacks).
  */
 export function quantLinear(
   g: Graph,
@@ -100,6 +120,7 @@ export function quantLinear(
   outF: number,
   inF: number,
   param: (init: QuantInit) => T,
+  prepacked = false,
 ): T {
   const [codes, scales, zp] = quantInits(name, q, outF, inF, g.float).map(param);
   const blocks = inF / q.blockSize;
@@ -155,7 +176,13 @@ export function quantLinear(
             op: "MatMulNBits",
             domain: CONTRIB_DOMAIN,
             inputs: zp ? [codes, scales, zp] : [codes, scales],
-            attrs: { K: inF, N: outF, bits: q.type === "int8" ? 8 : 4, block_size: q.blockSize },
+            attrs: {
+              K: inF,
+              N: outF,
+              bits: q.type === "int8" ? 8 : 4,
+              block_size: q.blockSize,
+              ...(prepacked ? { accuracy_level: INT4_PREPACKED_ACCURACY_LEVEL } : {}),
+            },
           }
         : {
             op: "MatMulBnb4",

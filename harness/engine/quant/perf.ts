@@ -1,9 +1,10 @@
 /**
  * 4-bit figures for `npm run perf` at the same shapes and protocol as the fp32 engine figures:
  * resident weight bytes, LoRA training tokens/s and the step's peak RSS (NF4), decode tokens/s at
- * batch 1 (int4 through MatMulNBits, and NF4). The float linears are quantized one at a time as they
- * are made, so no full fp32 copy ever exists in this process; run it in a fresh process (the perf
- * command does) so the RSS figures are the 4-bit model's own. Figures only: nothing is asserted.
+ * batch 1 (int4 through prepacked MatMulNBits, and NF4). The float linears are quantized one at a
+ * time as they are made, so no full fp32 copy ever exists in this process; run it in a fresh process
+ * (the perf command does) so the RSS figures are the 4-bit model's own. Figures only: nothing is
+ * asserted.
  */
 import type { LlamaConfig } from "../checkpoint.ts";
 import { initLora } from "../lora.ts";
@@ -11,6 +12,7 @@ import { type FArr, LlamaModel } from "../model.ts";
 import { decodeTokensPerS, fastWeights, round } from "../perf.ts";
 import { withPeakRss } from "../rss.ts";
 import type { Device } from "../session.ts";
+import { INT4_PREPACKED_ACCURACY_LEVEL } from "./kernels.ts";
 import {
   type QuantSpec,
   type QuantTensor,
@@ -62,6 +64,10 @@ async function onePerf(q: QuantSpec, o: QuantPerfOptions, train: boolean) {
   const ids = Array.from({ length: T }, (_, t) => 1 + ((t * 7919) % (c.vocabSize - 1)));
   const out: Record<string, unknown> = {
     block_size: q.blockSize,
+    decode_kernel:
+      q.type === "int4"
+        ? `MatMulNBits prepacked, accuracy_level ${INT4_PREPACKED_ACCURACY_LEVEL} (int8 activations)`
+        : "MatMulBnb4",
     weights_bytes: qBytes,
     weights_over_fp32: round(qBytes / fp32Bytes, 3),
   };

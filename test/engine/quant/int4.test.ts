@@ -90,6 +90,18 @@ describe("onnxruntime-node's CPU provider runs the 4-bit contrib kernels on our 
     }
   }
 
+  for (const blockSize of [32, 64]) {
+    it(`MatMulNBits prepacked with int8 activations (the decode graphs' setting), block ${blockSize}`, async () => {
+      const r = await probeKernel("MatMulNBits", "cpu", { blockSize, prepacked: true });
+      expect(r.error).toBeUndefined();
+      expect(r.ok).toBe(true);
+      // Measured 3.6e-3 (block 32) and 6.3e-3 (block 64): the activations' int8 rounding, which the
+      // unprepacked kernel (above, below 1e-5) does not have.
+      expect(r.maxRelError).toBeLessThan(1.5e-2);
+      expect(r.maxRelError).toBeGreaterThan(1e-4);
+    });
+  }
+
   it("MatMulBnb4 (NF4, bitsandbytes' packing)", async () => {
     const r = await probeKernel("MatMulBnb4", "cpu");
     expect(r.error).toBeUndefined();

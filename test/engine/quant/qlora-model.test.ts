@@ -67,13 +67,26 @@ describe("logits through the 4-bit graph equal the float graph on the dequantize
   }
 
   for (const q of SPECS) {
-    it(`${label(q)}: fp32 (int4 through MatMulNBits) within float32 rounding`, async () => {
+    const int8 = q.type === "int4";
+    it(`${label(q)}: fp32 ${int8 ? "(prepacked int4, int8 activations) within a fifth of the quantization's own effect" : "within float32 rounding"}`, async () => {
       const w = randomLlamaWeights(c, "q-logits32", 0.1) as Map<string, FArr>;
       const ref = new LlamaModel(c, dequantized(q, w, "float32"));
       const model = new LlamaModel(c, new Map(w), { quant: q });
       const [a, b] = [await model.logits(ROWS), await ref.logits(ROWS)];
       const scale = Math.max(...a.flat().flatMap((v) => [...v].map(Math.abs)));
-      expect(maxDiff(a, b) / scale).toBeLessThan(1e-5);
+      if (int8) {
+        // Measured 1.8e-2 (symmetric) and 2.2e-2 (zero points) of the largest logit, against 0.35 and
+        // 0.24 between the dequantized and the original weights: 5 and 9 percent of the quantization's
+        // own effect (on the trained tiny model, 1.1e-2 against 0.11).
+        const orig = new LlamaModel(c, new Map(w));
+        const quantEffect = maxDiff(b, await orig.logits(ROWS));
+        await orig.release();
+        expect(maxDiff(a, b) / scale).toBeLessThan(4e-2);
+        expect(maxDiff(a, b)).toBeLessThan(quantEffect / 5);
+        // The session did prepack: unprepacked, MatMulNBits ignores the accuracy level and matches the
+        // dequantized product to float32 rounding (below 1e-5, as NF4 does).
+        expect(maxDiff(a, b) / scale).toBeGreaterThan(1e-3);
+      } else expect(maxDiff(a, b) / scale).toBeLessThan(1e-5);
       // Decoding (prefill of the same rows) gives the last position's logits of the full pass.
       const mask = ROWS.map((r) => r.map(() => true));
       const pos = ROWS.map((r) => r.map((_, t) => t));
