@@ -33,7 +33,7 @@ export async function exportPerf(o: {
 }): Promise<ExportPerf> {
   const threads = resolveThreads(o.threads);
   const c = o.config;
-  const model = new LlamaModel(c, fastWeights(c), { threads, oneSession: true });
+  const model = new LlamaModel(c, fastWeights(c), { threads, oneSession: true, ownsWeights: true });
   const ids = Array.from({ length: 64 }, (_, i) => 3 + ((i * 7919) % (c.vocabSize - 3)));
   o.log(`export: engine decode, ${o.decodeSteps} steps…`);
   await decodeTokensPerS(model, ids, 1, 2); // warm-up
@@ -43,6 +43,7 @@ export async function exportPerf(o: {
   try {
     o.log("export: writing the fp32 export…");
     writeOnnx(model, dir, "fp32", JSON.parse(configJson(c, "float32")));
+    await model.dispose();
     writeFileSync(join(dir, "generation_config.json"), JSON.stringify({ bos_token_id: 1, eos_token_id: 2 }));
     env.allowRemoteModels = false;
     const tjs = await AutoModelForCausalLM.from_pretrained(dir, {

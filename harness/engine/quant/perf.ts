@@ -30,7 +30,12 @@ export interface QuantPerfOptions {
   threads?: number;
   device?: Device;
   log?: (msg: string) => void;
+  /** Decode in alternating rounds with this (fp32) model and report the ratio of the medians. */
+  against?: LlamaModel;
 }
+
+const DECODE_ROUNDS = 3;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function build(c: LlamaConfig, q: QuantSpec) {
   const shapes = new Map(quantizedLinears(c).map((l) => [l.name, l]));
@@ -59,7 +64,13 @@ async function onePerf(q: QuantSpec, o: QuantPerfOptions, train: boolean) {
     `${q.type}: quantizing random weights (${c.numLayers} layers, hidden ${c.hiddenSize}) tensor by tensor…`,
   );
   const { weights, quantized, fp32Bytes, qBytes } = build(c, q);
-  const model = new LlamaModel(c, weights, { threads: o.threads, device: o.device, quant: q, quantized });
+  const model = new LlamaModel(c, weights, {
+    threads: o.threads,
+    device: o.device,
+    quant: q,
+    quantized,
+    ownsWeights: true,
+  });
   const T = o.seqLen;
   const ids = Array.from({ length: T }, (_, t) => 1 + ((t * 7919) % (c.vocabSize - 1)));
   const out: Record<string, unknown> = {
@@ -94,15 +105,41 @@ async function onePerf(q: QuantSpec, o: QuantPerfOptions, train: boolean) {
     });
   }
   log(`${q.type}: decode, batch 1, ${o.decodeSteps} steps…`);
-  out.decode_tokens_per_s = round(await decodeTokensPerS(model, ids, 1, o.decodeSteps));
-  await model.release();
+  await decodeTokensPerS(model, ids, 1, 2); // warm-up: the session, its prepacking and first allocations
+  if (!o.against) out.decode_tokens_per_s = round(await decodeTokensPerS(model, ids, 1, o.decodeSteps));
+  else {
+    // Rounds that alternate with the fp32 model's, in this process: the ratio then does not depend on
+    // how busy a shared machine was during one of two separate measurements.
+    const against = o.against;
+    await decodeTokensPerS(against, ids, 1, 2);
+    const mine: number[] = [];
+    const theirs: number[] = [];
+    for (let r = 0; r < DECODE_ROUNDS; r++) {
+      mine.push(await decodeTokensPerS(model, ids, 1, o.decodeSteps));
+      theirs.push(await decodeTokensPerS(against, ids, 1, o.decodeSteps));
+    }
+    Object.assign(out, {
+      decode_tokens_per_s: round(median(mine)),
+      decode_tokens_per_s_fp32_alternating: round(median(theirs)),
+      decode_over_fp32_alternating: round(median(mine) / median(theirs), 3),
+      decode_rounds: DECODE_ROUNDS,
+    });
+  }
+  await model.dispose();
   return { fp32Bytes, figures: out };
 }
 
 /** NF4 (training, decode, bytes) and int4 (decode, bytes) figures. */
 export async function quantPerf(o: QuantPerfOptions) {
   const nf4 = await onePerf(resolveQuant({ type: "nf4" }, "perf"), o, true);
-  const int4 = await onePerf(resolveQuant({ type: "int4" }, "perf"), o, false);
+  // int4 decoding against fp32 decoding in alternating rounds (the fp32 model's weights on disk too).
+  const fp32 = new LlamaModel(o.config, fastWeights(o.config) as Map<string, FArr>, {
+    threads: o.threads,
+    device: o.device,
+    ownsWeights: true,
+  });
+  const int4 = await onePerf(resolveQuant({ type: "int4" }, "perf"), { ...o, against: fp32 }, false);
+  await fp32.dispose();
   return {
     seq_len: o.seqLen,
     fp32_weights_bytes: nf4.fp32Bytes,
