@@ -13,10 +13,20 @@ import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 
 const PREFIX = "lora-bench-weights-";
+/**
+ * Folder names carry the host and the pid: only this host's folders are swept (another container
+ * sharing the temporary directory has its own pid numbers).
+ */
+const HOST = os.hostname().replace(/[^\w]/g, "_");
 const live = new Set<string>();
 
-/** Folders left by processes that died without their exit hook (killed): their pid is gone. */
-function sweepOrphans(): void {
+/** The start of a weight folder's name on this host, followed by `rest` (a pid and a dash). */
+export function folderPrefix(rest: string): string {
+  return `${PREFIX}${HOST}-${rest}`;
+}
+
+/** This host's folders left by processes that died without their exit hook (killed): their pid is gone. */
+export function sweepOrphans(): void {
   let names: string[];
   try {
     names = readdirSync(os.tmpdir());
@@ -24,8 +34,10 @@ function sweepOrphans(): void {
     return;
   }
   for (const name of names) {
-    const pid = Number(name.slice(PREFIX.length).split("-")[0]);
-    if (!name.startsWith(PREFIX) || !Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
+    const mine = folderPrefix("");
+    if (!name.startsWith(mine)) continue;
+    const pid = Number(name.slice(mine.length).split("-")[0]);
+    if (!Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
     rmSync(join(os.tmpdir(), name), { recursive: true, force: true });
   }
 }
@@ -58,7 +70,7 @@ export class WeightFolder {
   constructor(owner: object) {
     // os.tmpdir() honours $TMPDIR: point it at a disk with room for the weights (4.4 GB for TinyLlama).
     if (!hooked) sweepOrphans();
-    this.dir = mkdtempSync(join(os.tmpdir(), `${PREFIX}${process.pid}-`));
+    this.dir = mkdtempSync(join(os.tmpdir(), folderPrefix(`${process.pid}-`)));
     live.add(this.dir);
     collected.register(owner, this.dir, this);
     if (!hooked) {

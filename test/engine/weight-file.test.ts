@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { randomLlamaWeights } from "../../harness/engine/checkpoint.ts";
 import { type FArr, LlamaModel } from "../../harness/engine/model.ts";
-import { WeightFolder } from "../../harness/engine/weight-file.ts";
+import { folderPrefix, sweepOrphans, WeightFolder } from "../../harness/engine/weight-file.ts";
 import { randomLora, tinyConfig } from "./tiny.ts";
 
 const c = tinyConfig();
@@ -105,5 +106,18 @@ describe("WeightFolder", () => {
     expect(() => f.read("missing")).toThrow(/never written/);
     f.dispose();
     expect(existsSync(f.dir)).toBe(false);
+  });
+});
+
+describe("folders of killed processes", () => {
+  it("are swept when their pid is gone, on this host only; a live process's folder stays", () => {
+    // Beyond Linux's largest pid (2^22), so no process has it.
+    const dead = join(os.tmpdir(), `${folderPrefix("4194399-")}test`);
+    const live = join(os.tmpdir(), `${folderPrefix(`${process.pid}-`)}test`);
+    const other = join(os.tmpdir(), "lora-bench-weights-otherhost-4194399-test");
+    for (const d of [dead, live, other]) mkdirSync(d, { recursive: true });
+    sweepOrphans();
+    expect([existsSync(dead), existsSync(live), existsSync(other)]).toEqual([false, true, true]);
+    for (const d of [live, other]) rmSync(d, { recursive: true, force: true });
   });
 });
