@@ -16,6 +16,7 @@ import { loraGraphSpec } from "../../harness/engine/lora.ts";
 import { LlamaModel } from "../../harness/engine/model.ts";
 import { rngStream } from "../../harness/rng.ts";
 import { cli, ROOT, tempDir } from "../cli-helpers.ts";
+import { maxRel } from "../error-measures.ts";
 import { tinyConfig } from "./tiny.ts";
 
 const TINY = join(ROOT, "fixtures/tiny");
@@ -69,17 +70,11 @@ function generateTokens(prompt: string, adapter?: string): number[] {
 }
 
 /** max |a − b| over every position and vocabulary entry, relative to max |b|. */
-function relError(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
-  let num = 0;
-  let den = 0;
-  b.forEach((row, t) => {
-    for (let v = 0; v < row.length; v++) {
-      num = Math.max(num, Math.abs(a[t][v] - row[v]));
-      den = Math.max(den, Math.abs(row[v]));
-    }
-  });
-  return num / den;
-}
+const relError = (a: ArrayLike<number>[], b: ArrayLike<number>[]) =>
+  maxRel(
+    a.flatMap((row, t) => Array.from(row).slice(0, b[t].length)),
+    b.flatMap((row) => Array.from(row)),
+  );
 
 beforeAll(() => {
   dir = tempDir("lora-bench-export-");

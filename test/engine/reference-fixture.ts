@@ -9,6 +9,7 @@ import { loadLlamaCheckpoint } from "../../harness/engine/checkpoint.ts";
 import { type FArr, LlamaModel, type LoraTensors, type LossBatch } from "../../harness/engine/model.ts";
 import { openSafetensors } from "../../harness/engine/safetensors.ts";
 import { ROOT } from "../cli-helpers.ts";
+import { maxRel } from "../error-measures.ts";
 
 export const REFERENCE_DIR = join(ROOT, "fixtures", "reference");
 
@@ -22,16 +23,10 @@ export function readReference(path: string, name: string): Float64Array {
   }
 }
 
-/** max |a − b| / max |b| over everything. */
+/** max |a − b| / max |b| over everything, for arrays of one length. */
 export function rel(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
+  return maxRel(a, b);
 }
 
 /** [row][position][vocab] logits as one flat array, row-major. */

@@ -23,6 +23,16 @@ const STUDY: PlanInput = {
   newTokens: 128,
 };
 
+/** One row of the study's training shape, recomputed. */
+const ONE_ROW = {
+  config: TINYLLAMA_SHAPES,
+  microBatch: 1,
+  seqLen: 680,
+  labelsPerRow: 128,
+  checkpointing: true,
+  lora: STUDY.lora,
+};
+
 describe("memory plan (the study's choices from engine/memory.ts)", () => {
   it("a 4-bit base: NF4 weights under a quarter of fp32's, and the plan's peaks drop by the difference", () => {
     const nf4 = resolveQuant({ type: "nf4" }, "test");
@@ -30,14 +40,7 @@ describe("memory plan (the study's choices from engine/memory.ts)", () => {
     const q = quantizedWeightBytes(TINYLLAMA_SHAPES, nf4);
     expect(q / fp32).toBeLessThan(0.25);
     expect(q / fp32).toBeGreaterThan(0.2); // embeddings and head stay fp32
-    const shape = {
-      config: TINYLLAMA_SHAPES,
-      microBatch: 1,
-      seqLen: 680,
-      labelsPerRow: 128,
-      checkpointing: true,
-      lora: STUDY.lora,
-    };
+    const shape = ONE_ROW;
     const saved = estimateTrainPeak(shape).peakBytes - estimateTrainPeak({ ...shape, quant: nf4 }).peakBytes;
     expect(Math.abs(saved - (fp32 - q))).toBeLessThanOrEqual(1);
     const cpu = { ...STUDY, device: "cpu" as const, budget: 200 * GiB };
@@ -64,14 +67,7 @@ describe("memory plan (the study's choices from engine/memory.ts)", () => {
     expect(big.decode.batch).toBe(16);
     // Half-precision storage on CUDA: the plan's peak holds 2-byte weights, the cpu's 4-byte ones, one
     // copy on either (on the CPU the sessions map the weight files and the model drops its arrays).
-    const shape = {
-      config: TINYLLAMA_SHAPES,
-      microBatch: 1,
-      seqLen: 680,
-      labelsPerRow: 128,
-      checkpointing: true,
-      lora: STUDY.lora,
-    };
+    const shape = ONE_ROW;
     const cpu1 = planMemory({ ...STUDY, device: "cpu", budget: 200 * GiB, batchSize: 1 });
     expect(cpu1.train.peak_bytes).toBe(estimateTrainPeak({ ...shape, checkpointing: false }).peakBytes);
   });

@@ -1,6 +1,8 @@
 /** Shared pieces of the WebGPU tests: the LoRA setting they use and error measures against the CPU. */
 import type { LoraSettings } from "../../harness/engine/lora.ts";
 
+export { maxRel } from "../error-measures.ts";
+
 export const SETTINGS: LoraSettings = {
   r: 8,
   alpha: 16,
@@ -8,17 +10,6 @@ export const SETTINGS: LoraSettings = {
   dropout: 0,
   useRslora: false,
 };
-
-/** max|a − b| / max|b|: relative to the tensor's scale, so entries near zero do not blow it up. */
-export function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
 
 /** ‖a − b‖₂ / ‖b‖₂. */
 export function normRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
